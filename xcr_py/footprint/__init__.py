@@ -1,0 +1,1 @@
+"""Footprint: the Green Software Foundation SCI math with every factor shown."""
