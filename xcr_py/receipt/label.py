@@ -322,8 +322,11 @@ def parse_xmp(packet: bytes) -> ImpactLabel:
     kwargs["digital_source_type"] = found["DigitalSourceType"]
     label = ImpactLabel(**kwargs)  # type: ignore[arg-type]
 
-    for prop, exact in (("grossG", label.gross_g), ("removedG", label.removed_g),
-                        ("ratio", label.ratio)):
+    for prop, exact in (
+        ("grossG", label.gross_g),
+        ("removedG", label.removed_g),
+        ("ratio", label.ratio),
+    ):
         raw = found.get(prop)
         if raw is None:
             continue
