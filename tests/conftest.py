@@ -5,4 +5,5 @@ IPFS daemon, fake NVML, ...) and are registered here so every test package can u
 """
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.fake_nvml",
 ]
