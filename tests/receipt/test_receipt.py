@@ -123,7 +123,7 @@ def test_validation_errors_name_the_field(path: str, value: Any, field: str, nee
 
 def test_parse_rejects_wrong_schema_and_non_canonical_bytes() -> None:
     doc = receipt_document(example_receipt())
-    with pytest.raises(ReceiptInvalid, match="schema: must be 'xcr.receipt/1'"):
+    with pytest.raises(ReceiptInvalid, match=r"schema: must be 'xcr\.receipt/1'"):
         parse_receipt({**doc, "schema": "xcr.receipt/2"})
     pretty = json.dumps(doc, indent=2).encode()
     assert parse_receipt(pretty) == example_receipt()
@@ -141,7 +141,7 @@ def test_build_reports_bad_parts_by_receipt_path() -> None:
     with pytest.raises(ReceiptInvalid) as info:
         build_receipt(**parts(credit={**parts()["credit"], "permanence_years": 0}))
     assert info.value.field == "removal.credit.permanence_years"
-    with pytest.raises(ReceiptInvalid, match="removal.ratio_bps"):
+    with pytest.raises(ReceiptInvalid, match=r"removal\.ratio_bps"):
         build_receipt(**parts(ratio_bps=9_000))
 
 
