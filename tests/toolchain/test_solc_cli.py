@@ -1,4 +1,4 @@
-"""scripts/solc answers like the native solc command for py-solc-x (and so brownie, ape, slither)."""
+"""scripts/solc answers like native solc for py-solc-x (and so for brownie, ape, slither)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def test_version_matches_py_solc_x_regex() -> None:
     match = re.search(VERSION_REGEX, out)
     assert match is not None and match.group(1) == SOLC_VERSION
     assert solcx.wrapper.get_solc_version(SOLC) == Version(SOLC_VERSION)
-    assert str(solcx.wrapper.get_solc_version(SOLC, with_commit_hash=True)).startswith(SOLC_VERSION + "+commit")
+    full = solcx.wrapper.get_solc_version(SOLC, with_commit_hash=True)
+    assert str(full).startswith(SOLC_VERSION + "+commit")
 
 
 def test_compile_standard_resolves_remapped_imports(token_dir: Path) -> None:
@@ -70,7 +71,7 @@ def test_compile_standard_resolves_remapped_imports(token_dir: Path) -> None:
 
 def test_compile_standard_reports_errors_as_solc_error(tmp_path: Path) -> None:
     (tmp_path / "Bad.sol").write_text("pragma solidity ^0.8.0; contract Bad { function f() {} }")
-    with pytest.raises(SolcError, match="Bad.sol"):
+    with pytest.raises(SolcError, match=r"Bad\.sol"):
         solcx.compile_standard(
             {"language": "Solidity", "sources": {"Bad.sol": {"urls": [str(tmp_path / "Bad.sol")]}}},
             allow_paths=[tmp_path],
@@ -78,21 +79,34 @@ def test_compile_standard_reports_errors_as_solc_error(tmp_path: Path) -> None:
         )
 
 
-def test_import_outside_allowed_paths_is_refused(tmp_path: Path, token_dir: Path) -> None:
+def test_remapping_targets_are_readable_and_missing_imports_fail(
+    tmp_path: Path, token_dir: Path
+) -> None:
     # The OpenZeppelin target lies under the repo, which is neither base path nor allowed here.
-    proc = subprocess.run(
-        [SOLC, "--combined-json", "abi", "--base-path", str(token_dir), "Tok.sol",
-         f"@openzeppelin/={REPO}/node_modules/@openzeppelin/", "--allow-paths", str(token_dir)],
-        capture_output=True, text=True, cwd=token_dir,
-    )
-    assert proc.returncode == 0  # remapping targets are allowed, as in native solc
-    proc = subprocess.run(
-        [SOLC, "--combined-json", "abi", "--base-path", str(token_dir), "Tok.sol",
-         "--include-path", str(tmp_path)],
-        capture_output=True, text=True, cwd=token_dir,
-    )
+    common = [SOLC, "--combined-json", "abi", "--base-path", str(token_dir), "Tok.sol"]
+    oz = f"@openzeppelin/={REPO}/node_modules/@openzeppelin/"
+    proc = subprocess.run([*common, oz], capture_output=True, text=True, cwd=token_dir)
+    assert proc.returncode == 0, proc.stderr  # remapping targets are allowed, as in native solc
+    proc = subprocess.run(common, capture_output=True, text=True, cwd=token_dir)
     assert proc.returncode == 1 and proc.stdout == ""
     assert "File not found" in proc.stderr
+
+
+def test_absolute_import_outside_allowed_paths_is_refused(tmp_path: Path) -> None:
+    outside, inside = tmp_path / "outside", tmp_path / "inside"
+    outside.mkdir()
+    inside.mkdir()
+    (outside / "Ext.sol").write_text("pragma solidity ^0.8.0; contract Ext {}")
+    imp = f'pragma solidity ^0.8.0; import "{outside}/Ext.sol"; contract Imp is Ext {{}}'
+    (inside / "Imp.sol").write_text(imp)
+    args = [SOLC, "--combined-json", "bin", "Imp.sol"]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=inside)
+    assert proc.returncode == 1 and "outside of allowed directories" in proc.stderr
+    proc = subprocess.run(
+        [*args, "--allow-paths", str(outside)], capture_output=True, text=True, cwd=inside
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Imp.sol:Imp" in json.loads(proc.stdout)["contracts"]
 
 
 def test_combined_json_through_py_solc_x(token_dir: Path) -> None:
@@ -114,11 +128,22 @@ def test_combined_json_through_py_solc_x(token_dir: Path) -> None:
 
 def test_large_output_reaches_the_pipe_whole(token_dir: Path) -> None:
     # Every output of ERC721 and its imports, pretty-printed: several MB through a pipe.
-    everything = "abi,asm,ast,bin,bin-runtime,devdoc,hashes,metadata,opcodes,srcmap,srcmap-runtime,storage-layout,userdoc"
+    everything = (
+        "abi,asm,ast,bin,bin-runtime,devdoc,hashes,metadata,opcodes,"
+        "srcmap,srcmap-runtime,storage-layout,userdoc"
+    )
     proc = subprocess.run(
-        [SOLC, "Tok.sol", OZ_REMAP.replace("node_modules", f"{REPO}/node_modules"),
-         "--combined-json", everything, "--pretty-json"],
-        capture_output=True, cwd=token_dir, check=True,
+        [
+            SOLC,
+            "Tok.sol",
+            OZ_REMAP.replace("node_modules", f"{REPO}/node_modules"),
+            "--combined-json",
+            everything,
+            "--pretty-json",
+        ],
+        capture_output=True,
+        cwd=token_dir,
+        check=True,
     )
     assert len(proc.stdout) > 4_000_000
     assert not proc.stdout.startswith(b">>>")
