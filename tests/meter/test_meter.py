@@ -85,13 +85,13 @@ def test_window_closes_when_block_raises(fake_nvml, fake_clock):
 def test_key_errors_name_the_field(fake_nvml, fake_clock):
     meter = _meter(fake_nvml, fake_clock)
     meter.begin_window("k")
-    with pytest.raises(InputError, match="key: window 'k' is already open"):
+    with pytest.raises(InputError, match=r"key: window 'k' is already open"):
         meter.begin_window("k")
-    with pytest.raises(InputError, match="no open window 'zz'"):
+    with pytest.raises(InputError, match=r"no open window 'zz'"):
         meter.end_window("zz")
-    with pytest.raises(InputError, match="weight: must be an integer > 0"):
+    with pytest.raises(InputError, match=r"weight: must be an integer > 0"):
         meter.begin_window("w", weight=0)
-    with pytest.raises(InputError, match="key: must be a non-empty string"):
+    with pytest.raises(InputError, match=r"key: must be a non-empty string"):
         meter.begin_window("")
     assert meter.open_keys == ("k",)  # the failed calls changed nothing
     handle_result = meter.end_window("k")
@@ -101,7 +101,7 @@ def test_key_errors_name_the_field(fake_nvml, fake_clock):
 
 def test_result_before_end_is_an_error(fake_nvml, fake_clock):
     meter = _meter(fake_nvml, fake_clock)
-    with meter.window("open") as handle, pytest.raises(MeterError, match="still open"):
+    with meter.window("open") as handle, pytest.raises(MeterError, match=r"still open"):
         _ = handle.result
     meter.close()
 

@@ -99,7 +99,7 @@ def test_parse_cuda_visible_devices_follows_cuda_rules():
     assert parse_cuda_visible_devices("1, 0") == [1, 0]
     assert parse_cuda_visible_devices("0,-1,2") == [0]  # CUDA stops at the first invalid entry
     assert parse_cuda_visible_devices("GPU-abc,3") == ["GPU-abc", 3]
-    with pytest.raises(DeviceUnavailable, match="MIG"):
+    with pytest.raises(DeviceUnavailable, match=r"MIG"):
         parse_cuda_visible_devices("MIG-1234")
 
 
@@ -116,7 +116,7 @@ def test_init_failure_is_device_unavailable(fake_nvml, code, name):
 
 def test_mig_mode_is_refused_clearly_and_nvml_released(fake_nvml):
     fake = fake_nvml(FakeGpu(mig=True))
-    with pytest.raises(DeviceUnavailable, match="MIG mode"):
+    with pytest.raises(DeviceUnavailable, match=r"MIG mode"):
         NvmlBackend()
     assert fake.initialised == 0  # nvmlShutdown was called on the failure path
 
@@ -130,11 +130,11 @@ def test_not_mig_capable_device_is_fine(fake_nvml):
 
 def test_bad_index_and_unknown_uuid(fake_nvml):
     fake_nvml(FakeGpu())
-    with pytest.raises(DeviceUnavailable, match="out of range"):
+    with pytest.raises(DeviceUnavailable, match=r"out of range"):
         NvmlBackend([3])
-    with pytest.raises(MeterError, match="NVMLError_NotFound"):
+    with pytest.raises(MeterError, match=r"NVMLError_NotFound"):
         NvmlBackend(["GPU-nope"])
-    with pytest.raises(DeviceUnavailable, match="no NVIDIA GPU selected"):
+    with pytest.raises(DeviceUnavailable, match=r"no NVIDIA GPU selected"):
         NvmlBackend([])
 
 
@@ -144,12 +144,12 @@ def test_counter_error_mid_run_is_translated(fake_nvml, fake_clock):
     meter = Meter([NvmlBackend(clock=fake_clock)], clock=fake_clock)
     meter.begin_window("x")
     gpu.energy_error = pynvml.NVML_ERROR_GPU_IS_LOST
-    with pytest.raises(DeviceUnavailable, match="GpuIsLost"):
+    with pytest.raises(DeviceUnavailable, match=r"GpuIsLost"):
         meter.end_window("x")
     meter.close()
 
 
 def test_open_meter_without_anything_measurable_says_why(fake_nvml, tmp_path):
     fake_nvml(FakeGpu(), init_error=pynvml.NVML_ERROR_DRIVER_NOT_LOADED)
-    with pytest.raises(DeviceUnavailable, match="GPU not metered.*CPU not metered"):
+    with pytest.raises(DeviceUnavailable, match=r"GPU not metered.*CPU not metered"):
         open_meter(rapl_root=tmp_path)

@@ -60,11 +60,11 @@ def test_window_reads_deltas_and_handles_wrap(sysfs, fake_clock):
 
 
 def test_unreadable_or_missing_tree_is_device_unavailable(tmp_path):
-    with pytest.raises(DeviceUnavailable, match="no RAPL"):
+    with pytest.raises(DeviceUnavailable, match=r"no RAPL"):
         RaplBackend(tmp_path)
     zone = _zone(tmp_path, "intel-rapl:0", "package-0", 1, 100)
     (zone / "max_energy_range_uj").write_text("garbage")
-    with pytest.raises(DeviceUnavailable, match="cannot read"):
+    with pytest.raises(DeviceUnavailable, match=r"cannot read"):
         RaplBackend(tmp_path)
 
 
@@ -72,6 +72,6 @@ def test_value_above_range_is_an_error(sysfs, fake_clock):
     meter = Meter([RaplBackend(sysfs["root"])], clock=fake_clock)
     meter.begin_window("x")
     _set(sysfs["dram"], 65_712_999_614)
-    with pytest.raises(MeterError, match="exceeds max_energy_range_uj"):
+    with pytest.raises(MeterError, match=r"exceeds max_energy_range_uj"):
         meter.end_window("x")
     meter.close()
