@@ -1,0 +1,367 @@
+"""Carbon-aware placement of deferrable jobs: greedy by value with capacity, never past a deadline.
+
+Algorithm (documented in ``docs/scheduling.md``):
+
+1. Put every forecast on one hourly grid from ``now``; for each job duration ``d`` compute, with
+   prefix sums, the mean facility intensity (forecast x PUE) of every ``d``-hour window.
+2. Run-now baseline: jobs by earliest start, each in the earliest window with free capacity,
+   home region first. This is what happens without the scheduler.
+3. Plan: jobs with no slack first (they have no choice), then by energy per GPU-hour, descending
+   (a clean GPU-hour is worth most to the job that burns most in it). Each job takes its cheapest
+   window with free capacity, but only if its expected saving over its run-now window exceeds
+   ``z`` standard deviations of the forecast error of that difference; otherwise it runs as
+   soon as capacity allows.
+
+Without capacity limits each job's choice is independent, so the plan is the exact optimum for
+the forecast (with zero error: the perfect-foresight bound). With binding capacity the greedy is
+exact when all jobs are single-hour and share one window; otherwise it can differ from the
+optimum (tests show an instance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from xcr_py.errors import InputError, ScheduleError
+from xcr_py.schedule.forecast import Forecast
+from xcr_py.schedule.model import Assignment, Infeasible, Job, Plan, Saving, window_emissions_mg
+from xcr_py.units import MJ_PER_KWH, PUE_SCALE
+
+__all__ = ["DEFAULT_Z", "INTENSITY_BASIS", "next_start", "plan"]
+
+HOUR = timedelta(hours=1)
+DEFAULT_Z = 1.0
+"""A move is made only when its expected saving exceeds this many sigmas of forecast error."""
+INTENSITY_BASIS = "location-based grid intensity, life-cycle (LCA) factors, mg CO2e/kWh"
+MAX_HORIZON_H = 24 * 400
+MAX_JOBS = 1_000_000
+Z95 = 1.959964
+
+
+def _floor_hour(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hours_between(start: datetime, when: datetime, *, up: bool) -> int:
+    """Whole hours from ``start`` to ``when``, rounded up or down."""
+    seconds = (when - start).total_seconds()
+    return math.ceil(seconds / 3600) if up else math.floor(seconds / 3600)
+
+
+@dataclass
+class _Grid:
+    """All forecasts on one hourly grid from ``start``; costs are mean facility intensity."""
+
+    start: datetime
+    regions: tuple[str, ...]
+    intensity: np.ndarray  # (R, T) mg/kWh, 0 where not covered
+    covered: np.ndarray  # (R, T) bool
+    pue: np.ndarray  # (R,) thousandths
+    sigma: np.ndarray  # (R,) mg/kWh per hour
+    _costs: dict[int, np.ndarray]
+
+    @property
+    def hours(self) -> int:
+        return int(self.intensity.shape[1])
+
+    def cost(self, duration: int) -> np.ndarray:
+        """(R, T-d+1): mean of intensity x PUE/1000 over each d-hour window; inf if uncovered."""
+        cached = self._costs.get(duration)
+        if cached is None:
+            zero = np.zeros((len(self.regions), 1))
+            total = np.concatenate([zero, np.cumsum(self.intensity, axis=1)], axis=1)
+            gaps = np.concatenate([zero, np.cumsum(~self.covered, axis=1)], axis=1)
+            sums = total[:, duration:] - total[:, :-duration]
+            missing = gaps[:, duration:] - gaps[:, :-duration]
+            scale = (self.pue / PUE_SCALE / duration)[:, None]
+            cached = np.where(missing == 0, sums * scale, np.inf)
+            self._costs[duration] = cached
+        return cached
+
+    def sigma_pair(self, a: int, b: int) -> float:
+        """Std of the error of the difference between two windows' facility intensity.
+
+        Errors are taken as fully correlated within a window (the window mean has the hourly
+        sigma: conservative) and independent between the two windows.
+        """
+        sa = self.sigma[a] * self.pue[a] / PUE_SCALE
+        sb = self.sigma[b] * self.pue[b] / PUE_SCALE
+        return float(math.hypot(sa, sb))
+
+
+def _build_grid(start: datetime, forecasts: Sequence[Forecast],
+                pue_milli: Mapping[str, int]) -> _Grid:
+    end = max(f.end for f in forecasts)
+    hours = _hours_between(start, end, up=False)
+    if hours > MAX_HORIZON_H:
+        raise InputError("forecasts", f"horizon must be <= {MAX_HORIZON_H} hours, got {hours}")
+    hours = max(hours, 0)
+    regions = tuple(f.region for f in forecasts)
+    intensity = np.zeros((len(regions), hours))
+    covered = np.zeros((len(regions), hours), dtype=bool)
+    for row, forecast in enumerate(forecasts):
+        offset = _hours_between(start, forecast.start, up=False)
+        values = np.asarray(forecast.values_mg_per_kwh, dtype=np.float64)
+        lo, hi = max(offset, 0), min(offset + len(values), hours)
+        if lo < hi:
+            intensity[row, lo:hi] = values[lo - offset:hi - offset]
+            covered[row, lo:hi] = True
+    pue = np.array([pue_milli.get(r, PUE_SCALE) for r in regions], dtype=np.float64)
+    sigma = np.array([f.error.sigma_mg_per_kwh for f in forecasts])
+    return _Grid(start, regions, intensity, covered, pue, sigma, {})
+
+
+@dataclass
+class _Slotted:
+    """A job in grid coordinates."""
+
+    index: int
+    job: Job
+    first: int  # earliest start slot
+    last: int  # latest start slot meeting the deadline (may be < first)
+    rows: np.ndarray  # allowed region rows in the job's order (home first)
+    unknown: tuple[str, ...]  # allowed regions without a forecast
+
+    @property
+    def slack(self) -> int:
+        return self.last - self.first
+
+
+def _slot_jobs(jobs: Sequence[Job], grid: _Grid) -> list[_Slotted]:
+    row_of = {r: i for i, r in enumerate(grid.regions)}
+    slotted = []
+    for index, job in enumerate(jobs):
+        first = max(_hours_between(grid.start, job.earliest, up=True), 0)
+        last = _hours_between(grid.start, job.deadline, up=False) - job.duration_h
+        rows = np.array([row_of[r] for r in job.regions if r in row_of], dtype=np.intp)
+        unknown = tuple(r for r in job.regions if r not in row_of)
+        slotted.append(_Slotted(index, job, first, last, rows, unknown))
+    return slotted
+
+
+def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarray, np.ndarray]:
+    """Costs of the job's windows (rows x starts) with inf where full, and without capacity."""
+    d = s.job.duration_h
+    last = min(s.last, grid.hours - d)
+    if last < s.first or len(s.rows) == 0:
+        empty = np.full((max(len(s.rows), 1), 0), np.inf)
+        return empty, empty
+    raw = grid.cost(d)[s.rows, s.first:last + 1]
+    blocked = free[s.rows, s.first:last + d] < s.job.gpus
+    if d > 1:
+        # Full slots inside each d-hour window, by prefix sums (cheaper than a sliding minimum).
+        counts = blocked.cumsum(axis=1)
+        windows = counts[:, d - 1:].copy()
+        windows[:, 1:] -= counts[:, :-d]
+        blocked = windows > 0
+    return np.where(blocked, np.inf, raw), raw
+
+
+def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray) -> str:
+    job = s.job
+    if _hours_between(grid.start, job.deadline, up=False) - job.duration_h < s.first:
+        return (f"deadline {job.deadline.isoformat()} leaves less than {job.duration_h} h after the "
+                f"earliest start")
+    if len(s.rows) == 0:
+        return f"no forecast for any allowed region ({', '.join(job.regions)})"
+    if raw.size == 0 or not np.isfinite(raw).any():
+        return "the forecasts do not cover any window before the deadline"
+    return (f"capacity: every window before the deadline is full in "
+            f"{', '.join(grid.regions[r] for r in s.rows)} ({job.gpus} GPU(s) needed)")
+
+
+def _asap(costs: np.ndarray) -> tuple[int, int] | None:
+    """Earliest feasible window, home region first; None when none is feasible."""
+    if costs.size == 0:
+        return None
+    # Rows are in the job's region order and columns in start order, so the first finite cell
+    # in row-major order is the run-now window.
+    flat = int(np.isfinite(costs).argmax())
+    row, start = divmod(flat, costs.shape[1])
+    return (row, start) if np.isfinite(costs[row, start]) else None
+
+
+def _occupy(free: np.ndarray, row: int, start: int, job: Job) -> None:
+    free[row, start:start + job.duration_h] -= job.gpus
+
+
+def _capacity_array(grid: _Grid, capacity: Mapping[str, int] | None, jobs: Sequence[Job]) -> np.ndarray:
+    if capacity is None:
+        unlimited = sum(j.gpus for j in jobs) + 1
+        return np.full((len(grid.regions), grid.hours), unlimited, dtype=np.int64)
+    for region, gpus in capacity.items():
+        if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
+            raise InputError(f"capacity[{region!r}]", f"must be an integer >= 0 GPUs, got {gpus!r}")
+    per_row = [capacity.get(r, 0) for r in grid.regions]
+    return np.repeat(np.array(per_row, dtype=np.int64)[:, None], grid.hours, axis=1)
+
+
+def _run_now(grid: _Grid, slotted: list[_Slotted], free: np.ndarray) -> dict[int, tuple[int, int]]:
+    """The baseline: in order of earliest start, each job in its earliest feasible window."""
+    placed: dict[int, tuple[int, int]] = {}
+    for s in sorted(slotted, key=lambda s: (s.first, s.index)):
+        costs, _ = _window_costs(grid, free, s)
+        choice = _asap(costs)
+        if choice is not None:
+            row, start = int(s.rows[choice[0]]), s.first + choice[1]
+            placed[s.index] = (row, start)
+            _occupy(free, row, start, s.job)
+    return placed
+
+
+def _priority(s: _Slotted) -> tuple[int, float, int, int]:
+    density = s.job.energy_mj / (s.job.gpus * s.job.duration_h)
+    return (0 if s.slack <= 0 else 1, -density, s.slack, s.index)
+
+
+def _normalise_forecasts(forecasts: Mapping[str, Forecast] | Iterable[Forecast]) -> list[Forecast]:
+    items = list(forecasts.values()) if isinstance(forecasts, Mapping) else list(forecasts)
+    if not items:
+        raise InputError("forecasts", "must hold at least one region's forecast")
+    regions = [f.region for f in items]
+    if len(set(regions)) != len(regions):
+        raise InputError("forecasts", "must hold one forecast per region")
+    return items
+
+
+def _check_pue(pue_milli: Mapping[str, int]) -> None:
+    for region, value in pue_milli.items():
+        if not isinstance(value, int) or not PUE_SCALE <= value <= 5 * PUE_SCALE:
+            raise InputError(f"pue_milli[{region!r}]", f"must be an integer in [1000, 5000], got "
+                             f"{value!r}")
+
+
+def plan(jobs: Sequence[Job], capacity: Mapping[str, int] | None,
+         forecasts: Mapping[str, Forecast] | Iterable[Forecast], *, now: datetime | None = None,
+         pue_milli: Mapping[str, int] | None = None, z: float = DEFAULT_Z,
+         intensity_basis: str = INTENSITY_BASIS) -> Plan:
+    """Place ``jobs`` to minimise expected emissions under deadlines and capacity.
+
+    Args:
+        jobs: the deferrable jobs; ids must be unique.
+        capacity: GPUs per hourly slot for each region; ``None`` for unlimited. A region
+            missing from the mapping has no capacity.
+        forecasts: one :class:`Forecast` per region (mapping or iterable).
+        now: planning time; no job starts before the hour containing it. Default: the hour of
+            the earliest ``earliest``.
+        pue_milli: PUE per region in thousandths (default 1000).
+        z: a job leaves its run-now window only when the expected saving exceeds ``z`` sigmas
+            of the forecast error of the difference.
+        intensity_basis: what the forecast values are, recorded in the plan.
+
+    Returns:
+        A :class:`Plan`: an assignment per placed job, every other job in ``infeasible``.
+    """
+    jobs = list(jobs)
+    if len(jobs) > MAX_JOBS:
+        raise InputError("jobs", f"at most {MAX_JOBS} jobs per plan, got {len(jobs)}")
+    ids = [j.id for j in jobs]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError("jobs", f"job ids must be unique; {dup!r} repeats")
+    if not (math.isfinite(z) and z >= 0):
+        raise InputError("z", f"must be finite and >= 0, got {z!r}")
+    if now is not None and now.utcoffset() is None:
+        raise InputError("now", "must be timezone-aware (UTC)")
+    items = _normalise_forecasts(forecasts)
+    pue = dict(pue_milli or {})
+    _check_pue(pue)
+    if now is None:
+        now = min((j.earliest for j in jobs), default=min(f.start for f in items))
+    grid = _build_grid(_floor_hour(now), items, pue)
+    slotted = _slot_jobs(jobs, grid)
+    capacity_array = _capacity_array(grid, capacity, jobs)
+
+    baseline = _run_now(grid, slotted, capacity_array.copy())
+    free = capacity_array
+    chosen: dict[int, tuple[int, int, bool]] = {}
+    infeasible: list[Infeasible] = []
+    for s in sorted(slotted, key=_priority):
+        costs, raw = _window_costs(grid, free, s)
+        first = _asap(costs)
+        if first is None:
+            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw)))
+            continue
+        flat = int(costs.argmin())
+        best = divmod(flat, costs.shape[1])
+        pick, moved = first, False
+        if best != first:
+            saving = costs[first] - costs[best]
+            rows = (int(s.rows[first[0]]), int(s.rows[best[0]]))
+            if saving > z * grid.sigma_pair(*rows):
+                pick, moved = best, True
+        row, start = int(s.rows[pick[0]]), s.first + pick[1]
+        chosen[s.index] = (row, start, moved)
+        _occupy(free, row, start, s.job)
+
+    return _assemble(grid, jobs, chosen, baseline, infeasible, items, intensity_basis)
+
+
+def _hourly(grid: _Grid, row: int, start: int, duration: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in grid.intensity[row, start:start + duration])
+
+
+def _assemble(grid: _Grid, jobs: Sequence[Job], chosen: dict[int, tuple[int, int, bool]],
+              baseline: dict[int, tuple[int, int]], infeasible: list[Infeasible],
+              forecasts: Sequence[Forecast], intensity_basis: str) -> Plan:
+    assignments = []
+    run_now_total = planned_total = 0
+    low = high = 0.0
+    spread = 0.0
+    for index, job in enumerate(jobs):
+        if index not in chosen:
+            continue
+        row, start, moved = chosen[index]
+        pue = int(grid.pue[row])
+        hourly = _hourly(grid, row, start, job.duration_h)
+        planned = window_emissions_mg(job.energy_mj, hourly, pue)
+        base_region = base_start = base_mg = None
+        if index in baseline:
+            brow, bstart = baseline[index]
+            base_region, base_start = grid.regions[brow], grid.start + bstart * HOUR
+            base_mg = window_emissions_mg(job.energy_mj, _hourly(grid, brow, bstart, job.duration_h),
+                                          int(grid.pue[brow]))
+            run_now_total += base_mg
+            planned_total += planned
+            delta = base_mg - planned
+            lo_share = job.energy_low_mj / job.energy_mj  # type: ignore[operator]
+            hi_share = job.energy_high_mj / job.energy_mj  # type: ignore[operator]
+            low += min(delta * lo_share, delta * hi_share)
+            high += max(delta * lo_share, delta * hi_share)
+            if (brow, bstart) != (row, start):
+                high_kwh = job.energy_high_mj / MJ_PER_KWH  # type: ignore[operator]
+                spread += high_kwh * grid.sigma_pair(brow, row)
+        assignments.append(Assignment(
+            job_id=job.id, region=grid.regions[row], start=grid.start + start * HOUR,
+            duration_h=job.duration_h, pue_milli=pue, hourly_forecast_mg_per_kwh=hourly,
+            expected_emissions_mg=planned, run_now_region=base_region, run_now_start=base_start,
+            run_now_emissions_mg=base_mg, moved=moved))
+    saving = Saving(expected_mg=run_now_total - planned_total,
+                    low_mg=math.floor(low - Z95 * spread), high_mg=math.ceil(high + Z95 * spread),
+                    run_now_mg=run_now_total, planned_mg=planned_total)
+    order = {j.id: i for i, j in enumerate(jobs)}
+    infeasible.sort(key=lambda x: order[x.job_id])
+    return Plan(
+        start=grid.start, assignments=tuple(assignments), infeasible=tuple(infeasible),
+        saving=saving,
+        error_model="; ".join(f"{f.region}: {f.error.description}" for f in forecasts),
+        intensity_basis=intensity_basis, sources={f.region: f.source for f in forecasts})
+
+
+def next_start(job: Job, forecasts: Mapping[str, Forecast] | Iterable[Forecast], *,
+               capacity: Mapping[str, int] | None = None, now: datetime | None = None,
+               pue_milli: Mapping[str, int] | None = None, z: float = DEFAULT_Z) -> datetime:
+    """When a render queue should start ``job``: the start of its planned window.
+
+    Raises:
+        ScheduleError: the job cannot meet its deadline (the message says why).
+    """
+    result = plan([job], capacity, forecasts, now=now, pue_milli=pue_milli, z=z)
+    if result.infeasible:
+        raise ScheduleError(f"job {job.id!r} is infeasible: {result.infeasible[0].reason}")
+    return result.assignments[0].start
