@@ -62,10 +62,12 @@ class JobMix:
 
     def describe(self) -> str:
         """One line for reports."""
-        return (f"{self.jobs_per_day} jobs/day, one released per hour, durations "
-                f"{'/'.join(map(str, self.durations))} h, slack {'/'.join(map(str, self.slacks))} h "
-                f"(cycled), 1 GPU at {self.gpu_power_w} W, planned daily at 00:00 UTC, "
-                "unlimited capacity")
+        return (
+            f"{self.jobs_per_day} jobs/day, one released per hour, durations "
+            f"{'/'.join(map(str, self.durations))} h, slack {'/'.join(map(str, self.slacks))} h "
+            f"(cycled), 1 GPU at {self.gpu_power_w} W, planned daily at 00:00 UTC, "
+            "unlimited capacity"
+        )
 
 
 @dataclass
@@ -100,25 +102,47 @@ def _day_jobs(day_start: object, zone: str, day: int, mix: JobMix) -> list[Job]:
         slack = mix.slacks[k % len(mix.slacks)]
         earliest = day_start + hour * HOUR  # type: ignore[operator]
         energy = mix.gpu_power_w * duration * 3600 * 1000  # W x h -> mJ
-        jobs.append(Job(f"{zone}-d{day}-{k}", energy, duration, earliest,
-                        earliest + (duration + slack) * HOUR, (zone,)))
+        jobs.append(
+            Job(
+                f"{zone}-d{day}-{k}",
+                energy,
+                duration,
+                earliest,
+                earliest + (duration + slack) * HOUR,
+                (zone,),
+            )
+        )
     return jobs
 
 
-def _realised(result: Plan, actual: np.ndarray, t0: int, series: HourlySeries,
-              jobs: dict[str, Job], *, run_now: bool) -> tuple[int, int]:
+def _realised(
+    result: Plan,
+    actual: np.ndarray,
+    t0: int,
+    series: HourlySeries,
+    jobs: dict[str, Job],
+    *,
+    run_now: bool,
+) -> tuple[int, int]:
     total = moved = 0
     for a in result.assignments:
         start = a.run_now_start if run_now else a.start
         offset = int((start - series.start) // HOUR) - t0  # type: ignore[operator]
-        hours = tuple(int(v) for v in actual[offset:offset + a.duration_h])
+        hours = tuple(int(v) for v in actual[offset : offset + a.duration_h])
         total += window_emissions_mg(jobs[a.job_id].energy_mj, hours, 1000)
         moved += a.moved
     return total, moved
 
 
-def backtest_series(series: HourlySeries, *, days: int | None = None, sigma_pct: float = 10.0,
-                    seed: int = 0, mix: JobMix | None = None, z: float = DEFAULT_Z) -> BacktestResult:
+def backtest_series(
+    series: HourlySeries,
+    *,
+    days: int | None = None,
+    sigma_pct: float = 10.0,
+    seed: int = 0,
+    mix: JobMix | None = None,
+    z: float = DEFAULT_Z,
+) -> BacktestResult:
     """Backtest one zone's hourly series; see the module docstring for the method.
 
     Args:
@@ -140,29 +164,42 @@ def backtest_series(series: HourlySeries, *, days: int | None = None, sigma_pct:
         raise InputError("days", f"must be >= 1, got {days}")
     count = available if days is None else min(days, available)
     rng = np.random.default_rng([seed, zlib.crc32(series.zone.encode())])
-    result = BacktestResult(series.zone, series.name, series.source, count, 0, 0,
-                            dict.fromkeys(MODES, 0), dict.fromkeys(MODES, 0),
-                            {"persistence": 0.0, "day_ahead": 0.0})
+    result = BacktestResult(
+        series.zone,
+        series.name,
+        series.source,
+        count,
+        0,
+        0,
+        dict.fromkeys(MODES, 0),
+        dict.fromkeys(MODES, 0),
+        {"persistence": 0.0, "day_ahead": 0.0},
+    )
     for day in range(2, 2 + count):
         t0 = day * 24
         start = series.start + t0 * HOUR
-        actual = values[t0:t0 + mix.horizon_h]
-        history = values[max(0, t0 - TRAILING_H - 24):t0]
+        actual = values[t0 : t0 + mix.horizon_h]
+        history = values[max(0, t0 - TRAILING_H - 24) : t0]
         jobs = _day_jobs(start, series.zone, day, mix)
         by_id = {j.id: j for j in jobs}
-        sigma = sigma_pct / 100 * float(values[max(0, t0 - TRAILING_H):t0].mean())
+        sigma = sigma_pct / 100 * float(values[max(0, t0 - TRAILING_H) : t0].mean())
         forecasts = {
             "perfect": Forecast.perfect(series.zone, actual, start, series.source),
-            "persistence": Forecast.persistence(series.zone, history, start, mix.horizon_h,
-                                                series.source),
-            "day_ahead": Forecast.day_ahead_noise(series.zone, actual, start, sigma, rng,
-                                                  series.source),
+            "persistence": Forecast.persistence(
+                series.zone, history, start, mix.horizon_h, series.source
+            ),
+            "day_ahead": Forecast.day_ahead_noise(
+                series.zone, actual, start, sigma, rng, series.source
+            ),
         }
         for mode, forecast in forecasts.items():
             planned = plan(jobs, None, [forecast], now=start, z=z)
             if planned.infeasible:
-                raise InputError("mix", f"job {planned.infeasible[0].job_id} is infeasible: "
-                                 f"{planned.infeasible[0].reason}")
+                raise InputError(
+                    "mix",
+                    f"job {planned.infeasible[0].job_id} is infeasible: "
+                    f"{planned.infeasible[0].reason}",
+                )
             mg, moved = _realised(planned, actual, t0, series, by_id, run_now=False)
             result.emissions_mg[mode] += mg
             result.moved[mode] += moved

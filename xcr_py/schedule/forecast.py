@@ -40,8 +40,10 @@ class ErrorModel:
         if self.kind not in ("none", "persistence", "day-ahead"):
             raise InputError("error_model.kind", "must be none, persistence or day-ahead")
         if not (math.isfinite(self.sigma_mg_per_kwh) and self.sigma_mg_per_kwh >= 0):
-            raise InputError("error_model.sigma_mg_per_kwh",
-                             f"must be finite and >= 0, got {self.sigma_mg_per_kwh!r}")
+            raise InputError(
+                "error_model.sigma_mg_per_kwh",
+                f"must be finite and >= 0, got {self.sigma_mg_per_kwh!r}",
+            )
 
     @classmethod
     def none(cls) -> ErrorModel:
@@ -59,7 +61,7 @@ def persistence_sigma_mg_per_kwh(values: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Forecast:
-    """Point forecast for one region: one value per UTC hour from ``start``, with its error model."""
+    """Point forecast for one region: a value per UTC hour from ``start``, with its error model."""
 
     region: str
     start: datetime
@@ -89,8 +91,9 @@ class Forecast:
         return cls(region, start, tuple(int(v) for v in actual), ErrorModel.none(), source)
 
     @classmethod
-    def persistence(cls, region: str, history: np.ndarray, start: datetime, hours: int,
-                    source: str) -> Forecast:
+    def persistence(
+        cls, region: str, history: np.ndarray, start: datetime, hours: int, source: str
+    ) -> Forecast:
         """Repeat the last observed 24 hours (``history`` ends just before ``start``).
 
         Sigma is the RMS same-hour-yesterday error over the trailing 28 days of ``history``.
@@ -99,17 +102,31 @@ class Forecast:
             raise InputError("history", f"persistence needs >= 48 hours, got {len(history)}")
         last_day = history[-24:]
         values = tuple(int(last_day[k % 24]) for k in range(hours))
-        sigma = persistence_sigma_mg_per_kwh(history[-(PERSISTENCE_LOOKBACK_H + 24):])
-        error = ErrorModel("persistence", sigma, "persistence: same hour yesterday; sigma = RMS "
-                           f"error over the trailing 28 days = {sigma / 1000:.1f} g/kWh")
+        sigma = persistence_sigma_mg_per_kwh(history[-(PERSISTENCE_LOOKBACK_H + 24) :])
+        error = ErrorModel(
+            "persistence",
+            sigma,
+            "persistence: same hour yesterday; sigma = RMS "
+            f"error over the trailing 28 days = {sigma / 1000:.1f} g/kWh",
+        )
         return cls(region, start, values, error, f"persistence of {source}")
 
     @classmethod
-    def day_ahead_noise(cls, region: str, actual: np.ndarray, start: datetime, sigma_mg_per_kwh: float,
-                        rng: np.random.Generator, source: str) -> Forecast:
-        """Realised values plus independent Gaussian noise of ``sigma_mg_per_kwh`` (floored at 0)."""
+    def day_ahead_noise(
+        cls,
+        region: str,
+        actual: np.ndarray,
+        start: datetime,
+        sigma_mg_per_kwh: float,
+        rng: np.random.Generator,
+        source: str,
+    ) -> Forecast:
+        """Realised values plus independent N(0, ``sigma_mg_per_kwh``) noise, floored at 0."""
         noisy = actual.astype(np.float64) + rng.normal(0.0, sigma_mg_per_kwh, len(actual))
         values = tuple(int(v) for v in np.maximum(np.rint(noisy), 0))
-        error = ErrorModel("day-ahead", sigma_mg_per_kwh, "day-ahead noise: actual + N(0, sigma), "
-                           f"sigma = {sigma_mg_per_kwh / 1000:.1f} g/kWh")
+        error = ErrorModel(
+            "day-ahead",
+            sigma_mg_per_kwh,
+            f"day-ahead noise: actual + N(0, sigma), sigma = {sigma_mg_per_kwh / 1000:.1f} g/kWh",
+        )
         return cls(region, start, values, error, f"day-ahead noise on {source}")

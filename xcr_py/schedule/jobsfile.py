@@ -77,11 +77,24 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
     field = f"jobs[{index}]"
     if not isinstance(raw, dict):
         raise InputError(field, "must be an object")
-    known = {"id", "energy_kwh", "energy_mj", "energy_interval_kwh", "energy_low_mj",
-             "energy_high_mj", "duration_h", "earliest", "deadline", "regions", "gpus"}
+    known = {
+        "id",
+        "energy_kwh",
+        "energy_mj",
+        "energy_interval_kwh",
+        "energy_low_mj",
+        "energy_high_mj",
+        "duration_h",
+        "earliest",
+        "deadline",
+        "regions",
+        "gpus",
+    }
     extra = sorted(set(raw) - known)
     if extra:
-        raise InputError(f"{field}.{extra[0]}", f"unknown field; allowed: {', '.join(sorted(known))}")
+        raise InputError(
+            f"{field}.{extra[0]}", f"unknown field; allowed: {', '.join(sorted(known))}"
+        )
     if ("energy_kwh" in raw) == ("energy_mj" in raw):
         raise InputError(f"{field}.energy_kwh", "give exactly one of energy_kwh or energy_mj")
     if "energy_kwh" in raw:
@@ -103,12 +116,17 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
     if default_regions:
         regions = [r for r in regions if r in default_regions]
     try:
-        return Job(id=str(raw.get("id", f"job-{index}")), energy_mj=energy,
-                   duration_h=raw.get("duration_h", 1),
-                   earliest=_time(raw.get("earliest"), f"{field}.earliest"),
-                   deadline=_time(raw.get("deadline"), f"{field}.deadline"),
-                   regions=tuple(regions) or ("(none allowed by --region)",),
-                   gpus=raw.get("gpus", 1), energy_low_mj=low, energy_high_mj=high)
+        return Job(
+            id=str(raw.get("id", f"job-{index}")),
+            energy_mj=energy,
+            duration_h=raw.get("duration_h", 1),
+            earliest=_time(raw.get("earliest"), f"{field}.earliest"),
+            deadline=_time(raw.get("deadline"), f"{field}.deadline"),
+            regions=tuple(regions) or ("(none allowed by --region)",),
+            gpus=raw.get("gpus", 1),
+            energy_low_mj=low,
+            energy_high_mj=high,
+        )
     except InputError as exc:
         # Name the job by its position in the file, which the user can find.
         raise InputError(f"{field}.{exc.field.rsplit('.', 1)[-1]}", exc.problem) from exc

@@ -12,8 +12,15 @@ from datetime import datetime, timedelta
 from xcr_py.errors import InputError
 from xcr_py.units import MJ_PER_KWH, PUE_SCALE, ceil_div
 
-__all__ = ["MAX_DURATION_H", "Assignment", "Infeasible", "Job", "Plan", "Saving",
-           "window_emissions_mg"]
+__all__ = [
+    "MAX_DURATION_H",
+    "Assignment",
+    "Infeasible",
+    "Job",
+    "Plan",
+    "Saving",
+    "window_emissions_mg",
+]
 
 MAX_DURATION_H = 24 * 31
 """Longest job the planner accepts (one month of hourly slots)."""
@@ -64,13 +71,18 @@ class Job:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(f"{f}.{name}", f"must be an integer >= 1, got {value!r}")
         if self.duration_h > MAX_DURATION_H:
-            raise InputError(f"{f}.duration_h", f"must be <= {MAX_DURATION_H}, got {self.duration_h}")
+            raise InputError(
+                f"{f}.duration_h", f"must be <= {MAX_DURATION_H}, got {self.duration_h}"
+            )
         low = self.energy_mj if self.energy_low_mj is None else self.energy_low_mj
         high = self.energy_mj if self.energy_high_mj is None else self.energy_high_mj
-        if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= self.energy_mj <= high):
-            raise InputError(f"{f}.energy_low_mj/energy_high_mj",
-                             f"need 0 <= low <= energy_mj <= high, got {low!r}, {self.energy_mj}, "
-                             f"{high!r}")
+        if not (
+            isinstance(low, int) and isinstance(high, int) and 0 <= low <= self.energy_mj <= high
+        ):
+            raise InputError(
+                f"{f}.energy_low_mj/energy_high_mj",
+                f"need 0 <= low <= energy_mj <= high, got {low!r}, {self.energy_mj}, {high!r}",
+            )
         object.__setattr__(self, "energy_low_mj", low)
         object.__setattr__(self, "energy_high_mj", high)
         for name in ("earliest", "deadline"):
@@ -78,7 +90,9 @@ class Job:
             if not isinstance(when, datetime) or when.utcoffset() is None:
                 raise InputError(f"{f}.{name}", "must be a timezone-aware datetime (UTC)")
         if self.deadline <= self.earliest:
-            raise InputError(f"{f}.deadline", f"must be after earliest ({self.earliest.isoformat()})")
+            raise InputError(
+                f"{f}.deadline", f"must be after earliest ({self.earliest.isoformat()})"
+            )
         regions = tuple(self.regions)
         if not regions or not all(isinstance(r, str) and r for r in regions):
             raise InputError(f"{f}.regions", "must list at least one region name")

@@ -94,8 +94,9 @@ class _Grid:
         return float(math.hypot(sa, sb))
 
 
-def _build_grid(start: datetime, forecasts: Sequence[Forecast],
-                pue_milli: Mapping[str, int]) -> _Grid:
+def _build_grid(
+    start: datetime, forecasts: Sequence[Forecast], pue_milli: Mapping[str, int]
+) -> _Grid:
     end = max(f.end for f in forecasts)
     hours = _hours_between(start, end, up=False)
     if hours > MAX_HORIZON_H:
@@ -109,7 +110,7 @@ def _build_grid(start: datetime, forecasts: Sequence[Forecast],
         values = np.asarray(forecast.values_mg_per_kwh, dtype=np.float64)
         lo, hi = max(offset, 0), min(offset + len(values), hours)
         if lo < hi:
-            intensity[row, lo:hi] = values[lo - offset:hi - offset]
+            intensity[row, lo:hi] = values[lo - offset : hi - offset]
             covered[row, lo:hi] = True
     pue = np.array([pue_milli.get(r, PUE_SCALE) for r in regions], dtype=np.float64)
     sigma = np.array([f.error.sigma_mg_per_kwh for f in forecasts])
@@ -151,12 +152,12 @@ def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarra
     if last < s.first or len(s.rows) == 0:
         empty = np.full((max(len(s.rows), 1), 0), np.inf)
         return empty, empty
-    raw = grid.cost(d)[s.rows, s.first:last + 1]
-    blocked = free[s.rows, s.first:last + d] < s.job.gpus
+    raw = grid.cost(d)[s.rows, s.first : last + 1]
+    blocked = free[s.rows, s.first : last + d] < s.job.gpus
     if d > 1:
         # Full slots inside each d-hour window, by prefix sums (cheaper than a sliding minimum).
         counts = blocked.cumsum(axis=1)
-        windows = counts[:, d - 1:].copy()
+        windows = counts[:, d - 1 :].copy()
         windows[:, 1:] -= counts[:, :-d]
         blocked = windows > 0
     return np.where(blocked, np.inf, raw), raw
@@ -165,14 +166,18 @@ def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarra
 def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray) -> str:
     job = s.job
     if _hours_between(grid.start, job.deadline, up=False) - job.duration_h < s.first:
-        return (f"deadline {job.deadline.isoformat()} leaves less than {job.duration_h} h after the "
-                f"earliest start")
+        return (
+            f"deadline {job.deadline.isoformat()} leaves less than {job.duration_h} h after the "
+            f"earliest start"
+        )
     if len(s.rows) == 0:
         return f"no forecast for any allowed region ({', '.join(job.regions)})"
     if raw.size == 0 or not np.isfinite(raw).any():
         return "the forecasts do not cover any window before the deadline"
-    return (f"capacity: every window before the deadline is full in "
-            f"{', '.join(grid.regions[r] for r in s.rows)} ({job.gpus} GPU(s) needed)")
+    return (
+        f"capacity: every window before the deadline is full in "
+        f"{', '.join(grid.regions[r] for r in s.rows)} ({job.gpus} GPU(s) needed)"
+    )
 
 
 def _asap(costs: np.ndarray) -> tuple[int, int] | None:
@@ -187,10 +192,12 @@ def _asap(costs: np.ndarray) -> tuple[int, int] | None:
 
 
 def _occupy(free: np.ndarray, row: int, start: int, job: Job) -> None:
-    free[row, start:start + job.duration_h] -= job.gpus
+    free[row, start : start + job.duration_h] -= job.gpus
 
 
-def _capacity_array(grid: _Grid, capacity: Mapping[str, int] | None, jobs: Sequence[Job]) -> np.ndarray:
+def _capacity_array(
+    grid: _Grid, capacity: Mapping[str, int] | None, jobs: Sequence[Job]
+) -> np.ndarray:
     if capacity is None:
         unlimited = sum(j.gpus for j in jobs) + 1
         return np.full((len(grid.regions), grid.hours), unlimited, dtype=np.int64)
@@ -232,14 +239,21 @@ def _normalise_forecasts(forecasts: Mapping[str, Forecast] | Iterable[Forecast])
 def _check_pue(pue_milli: Mapping[str, int]) -> None:
     for region, value in pue_milli.items():
         if not isinstance(value, int) or not PUE_SCALE <= value <= 5 * PUE_SCALE:
-            raise InputError(f"pue_milli[{region!r}]", f"must be an integer in [1000, 5000], got "
-                             f"{value!r}")
+            raise InputError(
+                f"pue_milli[{region!r}]", f"must be an integer in [1000, 5000], got {value!r}"
+            )
 
 
-def plan(jobs: Sequence[Job], capacity: Mapping[str, int] | None,
-         forecasts: Mapping[str, Forecast] | Iterable[Forecast], *, now: datetime | None = None,
-         pue_milli: Mapping[str, int] | None = None, z: float = DEFAULT_Z,
-         intensity_basis: str = INTENSITY_BASIS) -> Plan:
+def plan(
+    jobs: Sequence[Job],
+    capacity: Mapping[str, int] | None,
+    forecasts: Mapping[str, Forecast] | Iterable[Forecast],
+    *,
+    now: datetime | None = None,
+    pue_milli: Mapping[str, int] | None = None,
+    z: float = DEFAULT_Z,
+    intensity_basis: str = INTENSITY_BASIS,
+) -> Plan:
     """Place ``jobs`` to minimise expected emissions under deadlines and capacity.
 
     Args:
@@ -303,12 +317,18 @@ def plan(jobs: Sequence[Job], capacity: Mapping[str, int] | None,
 
 
 def _hourly(grid: _Grid, row: int, start: int, duration: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in grid.intensity[row, start:start + duration])
+    return tuple(int(v) for v in grid.intensity[row, start : start + duration])
 
 
-def _assemble(grid: _Grid, jobs: Sequence[Job], chosen: dict[int, tuple[int, int, bool]],
-              baseline: dict[int, tuple[int, int]], infeasible: list[Infeasible],
-              forecasts: Sequence[Forecast], intensity_basis: str) -> Plan:
+def _assemble(
+    grid: _Grid,
+    jobs: Sequence[Job],
+    chosen: dict[int, tuple[int, int, bool]],
+    baseline: dict[int, tuple[int, int]],
+    infeasible: list[Infeasible],
+    forecasts: Sequence[Forecast],
+    intensity_basis: str,
+) -> Plan:
     assignments = []
     run_now_total = planned_total = 0
     low = high = 0.0
@@ -324,8 +344,9 @@ def _assemble(grid: _Grid, jobs: Sequence[Job], chosen: dict[int, tuple[int, int
         if index in baseline:
             brow, bstart = baseline[index]
             base_region, base_start = grid.regions[brow], grid.start + bstart * HOUR
-            base_mg = window_emissions_mg(job.energy_mj, _hourly(grid, brow, bstart, job.duration_h),
-                                          int(grid.pue[brow]))
+            base_mg = window_emissions_mg(
+                job.energy_mj, _hourly(grid, brow, bstart, job.duration_h), int(grid.pue[brow])
+            )
             run_now_total += base_mg
             planned_total += planned
             delta = base_mg - planned
@@ -336,26 +357,50 @@ def _assemble(grid: _Grid, jobs: Sequence[Job], chosen: dict[int, tuple[int, int
             if (brow, bstart) != (row, start):
                 high_kwh = job.energy_high_mj / MJ_PER_KWH  # type: ignore[operator]
                 spread += high_kwh * grid.sigma_pair(brow, row)
-        assignments.append(Assignment(
-            job_id=job.id, region=grid.regions[row], start=grid.start + start * HOUR,
-            duration_h=job.duration_h, pue_milli=pue, hourly_forecast_mg_per_kwh=hourly,
-            expected_emissions_mg=planned, run_now_region=base_region, run_now_start=base_start,
-            run_now_emissions_mg=base_mg, moved=moved))
-    saving = Saving(expected_mg=run_now_total - planned_total,
-                    low_mg=math.floor(low - Z95 * spread), high_mg=math.ceil(high + Z95 * spread),
-                    run_now_mg=run_now_total, planned_mg=planned_total)
+        assignments.append(
+            Assignment(
+                job_id=job.id,
+                region=grid.regions[row],
+                start=grid.start + start * HOUR,
+                duration_h=job.duration_h,
+                pue_milli=pue,
+                hourly_forecast_mg_per_kwh=hourly,
+                expected_emissions_mg=planned,
+                run_now_region=base_region,
+                run_now_start=base_start,
+                run_now_emissions_mg=base_mg,
+                moved=moved,
+            )
+        )
+    saving = Saving(
+        expected_mg=run_now_total - planned_total,
+        low_mg=math.floor(low - Z95 * spread),
+        high_mg=math.ceil(high + Z95 * spread),
+        run_now_mg=run_now_total,
+        planned_mg=planned_total,
+    )
     order = {j.id: i for i, j in enumerate(jobs)}
     infeasible.sort(key=lambda x: order[x.job_id])
     return Plan(
-        start=grid.start, assignments=tuple(assignments), infeasible=tuple(infeasible),
+        start=grid.start,
+        assignments=tuple(assignments),
+        infeasible=tuple(infeasible),
         saving=saving,
         error_model="; ".join(f"{f.region}: {f.error.description}" for f in forecasts),
-        intensity_basis=intensity_basis, sources={f.region: f.source for f in forecasts})
+        intensity_basis=intensity_basis,
+        sources={f.region: f.source for f in forecasts},
+    )
 
 
-def next_start(job: Job, forecasts: Mapping[str, Forecast] | Iterable[Forecast], *,
-               capacity: Mapping[str, int] | None = None, now: datetime | None = None,
-               pue_milli: Mapping[str, int] | None = None, z: float = DEFAULT_Z) -> datetime:
+def next_start(
+    job: Job,
+    forecasts: Mapping[str, Forecast] | Iterable[Forecast],
+    *,
+    capacity: Mapping[str, int] | None = None,
+    now: datetime | None = None,
+    pue_milli: Mapping[str, int] | None = None,
+    z: float = DEFAULT_Z,
+) -> datetime:
     """When a render queue should start ``job``: the start of its planned window.
 
     Raises:

@@ -19,9 +19,15 @@ FORECAST_KINDS = ("persistence", "day-ahead", "perfect")
 TRAILING_H = 28 * 24
 
 
-def forecasts_from_series(series: Mapping[str, HourlySeries], now: datetime, until: datetime,
-                          kind: str = "persistence", *, sigma_pct: float = 10.0,
-                          seed: int = 0) -> list[Forecast]:
+def forecasts_from_series(
+    series: Mapping[str, HourlySeries],
+    now: datetime,
+    until: datetime,
+    kind: str = "persistence",
+    *,
+    sigma_pct: float = 10.0,
+    seed: int = 0,
+) -> list[Forecast]:
     """One forecast per region covering ``[now's hour, until)``, clipped to each series.
 
     ``persistence`` uses only the history before ``now``; ``perfect`` and ``day-ahead`` replay
@@ -38,20 +44,23 @@ def forecasts_from_series(series: Mapping[str, HourlySeries], now: datetime, unt
         t0 = int((now - s.start) // HOUR)
         end = min(int(-((s.start - until) // HOUR)), len(values))
         if not 0 <= t0 < len(values):
-            raise InputError("now", f"{now.isoformat()} is outside {region}'s data "
-                             f"(from {s.start.isoformat()}, {len(values)} hours)")
+            raise InputError(
+                "now",
+                f"{now.isoformat()} is outside {region}'s data "
+                f"(from {s.start.isoformat()}, {len(values)} hours)",
+            )
         start = s.start + t0 * HOUR
         hours = max(end - t0, 1)
-        actual = values[t0:t0 + hours]
+        actual = values[t0 : t0 + hours]
         if kind == "persistence":
             if t0 < 48:
                 raise InputError("now", f"persistence needs 48 h of {region} history before now")
-            history = values[max(0, t0 - TRAILING_H - 24):t0]
+            history = values[max(0, t0 - TRAILING_H - 24) : t0]
             forecasts.append(Forecast.persistence(region, history, start, hours, s.source))
         elif kind == "perfect":
             forecasts.append(Forecast.perfect(region, actual, start, s.source))
         else:
-            sigma = sigma_pct / 100 * float(values[max(0, t0 - TRAILING_H):max(t0, 1)].mean())
+            sigma = sigma_pct / 100 * float(values[max(0, t0 - TRAILING_H) : max(t0, 1)].mean())
             rng = np.random.default_rng([seed, zlib.crc32(region.encode())])
             forecasts.append(Forecast.day_ahead_noise(region, actual, start, sigma, rng, s.source))
     return forecasts
