@@ -133,6 +133,8 @@ class ImpactLabel:
             raise InputError(
                 "label.removal_method", f"must be a string of 1..{_REMOVAL_METHOD_MAX} characters"
             )
+        if "neutral" in rm.lower():  # a pathway name, never a claim the badge would repeat
+            raise InputError("label.removal_method", "must name a removal pathway, not a claim")
         if not _REMOVAL_METHOD_RE.fullmatch(rm):
             raise InputError(
                 "label.removal_method",
