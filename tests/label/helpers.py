@@ -80,7 +80,8 @@ def jpeg_bytes(
     if xmp is not None:
         save["xmp"] = xmp
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85, **save)
+    save.setdefault("quality", 85)
+    image.save(out, format="JPEG", **save)
     return out.getvalue()
 
 
