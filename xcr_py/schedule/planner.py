@@ -6,8 +6,9 @@ Algorithm (documented in ``docs/scheduling.md``):
    prefix sums, the mean facility intensity (forecast x PUE) of every ``d``-hour window.
 2. Run-now baseline: jobs by earliest start, each in the earliest window with free capacity,
    home region first. This is what happens without the scheduler.
-3. Plan: jobs with no slack first (they have no choice), then by energy per GPU-hour, descending
-   (a clean GPU-hour is worth most to the job that burns most in it). Each job takes its cheapest
+3. Plan: jobs by slack (hours of freedom) divided by energy per GPU-hour, ascending, so
+   jobs with no choice go first and, at equal slack, the job that burns most per GPU-hour gets
+   the clean slot. Each job takes its cheapest
    window with free capacity, but only if its expected saving over its run-now window exceeds
    ``z`` standard deviations of the forecast error of that difference; otherwise it runs as
    soon as capacity allows.
@@ -221,9 +222,14 @@ def _run_now(grid: _Grid, slotted: list[_Slotted], free: np.ndarray) -> dict[int
     return placed
 
 
-def _priority(s: _Slotted) -> tuple[int, float, int, int]:
+def _priority(s: _Slotted) -> tuple[float, float, int]:
+    """Slack per unit of energy density, ascending: tight, energy-dense jobs choose first.
+
+    Zero-slack jobs (no choice) come first; among equal slack, more energy per GPU-hour first
+    (a clean GPU-hour is worth most to the job that burns most in it).
+    """
     density = s.job.energy_mj / (s.job.gpus * s.job.duration_h)
-    return (0 if s.slack <= 0 else 1, -density, s.slack, s.index)
+    return (max(s.slack, 0) / density, -density, s.index)
 
 
 def _normalise_forecasts(forecasts: Mapping[str, Forecast] | Iterable[Forecast]) -> list[Forecast]:
