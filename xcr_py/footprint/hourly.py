@@ -18,8 +18,17 @@ from pathlib import Path
 
 from xcr_py.errors import FootprintError, InputError
 
-__all__ = ["HourlySeries", "embedded_index", "embedded_zones", "load_csv_dir", "load_zone",
-           "parse_hourly_csv"]
+__all__ = ["ZONE_ALIASES", "HourlySeries", "canonical_zone", "embedded_index", "embedded_zones",
+           "load_csv_dir", "load_zone", "parse_hourly_csv"]
+
+ZONE_ALIASES: dict[str, str] = {"DE-LU": "DE", "BR-SP": "BR-CS", "CL-SIC": "CL-SEN"}
+"""Names used by the source files (bidding zones, older ids) for the embedded zone ids."""
+
+
+def canonical_zone(zone: str) -> str:
+    """The embedded zone id for ``zone`` (aliases resolved, case-insensitive)."""
+    upper = zone.strip().upper()
+    return ZONE_ALIASES.get(upper, upper)
 
 LCA_COLUMN_PREFIX = "Carbon Intensity gCO"
 LCA_COLUMN_SUFFIX = "(LCA)"
@@ -67,7 +76,8 @@ def parse_hourly_csv(path: Path) -> HourlySeries:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
-        lca = [f for f in fields if f.startswith(LCA_COLUMN_PREFIX) and f.endswith(LCA_COLUMN_SUFFIX)]
+        lca = [f for f in fields
+               if f.startswith(LCA_COLUMN_PREFIX) and f.endswith(LCA_COLUMN_SUFFIX)]
         if not lca or "Datetime (UTC)" not in fields or "Zone Id" not in fields:
             raise InputError(str(path), "needs columns 'Datetime (UTC)', 'Zone Id' and "
                              "'Carbon Intensity gCO2eq/kWh (LCA)'")
@@ -110,9 +120,14 @@ def embedded_zones() -> tuple[str, ...]:
     return tuple(sorted(zones))
 
 
-@lru_cache(maxsize=32)
 def load_zone(zone: str) -> HourlySeries:
-    """Load the embedded 2024 hourly series for ``zone`` (e.g. ``"DE-LU"``)."""
+    """Load the embedded 2024 hourly series for ``zone`` (e.g. ``"DE"``; aliases like
+    ``"DE-LU"`` and lower case are accepted)."""
+    return _load_zone(canonical_zone(zone))
+
+
+@lru_cache(maxsize=32)
+def _load_zone(zone: str) -> HourlySeries:
     index = embedded_index()
     zones = index["zones"]
     assert isinstance(zones, dict)
