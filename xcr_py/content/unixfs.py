@@ -36,7 +36,7 @@ and never the file data beyond the chunk being hashed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
@@ -45,8 +45,11 @@ __all__ = [
     "BlockSink",
     "FileDagBuilder",
     "Link",
+    "PbNode",
+    "decode_pbnode",
     "encode_pbnode",
     "encode_unixfs_file",
+    "unixfs_file_data",
     "varint",
 ]
 
@@ -187,3 +190,88 @@ class FileDagBuilder:
         if self._sink is not None:
             self._sink(cid, block)
         return Link(cid, len(block) + sum(link.tsize for link in links), filesize)
+
+
+# --- decoding (for reading files back out of a block store and walking DAGs) -----------------
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint longer than 64 bits")
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """Yield ``(field number, value)`` of a protobuf message (varint and length-delimited only)."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _read_varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _read_varint(buf, pos)
+            yield number, value
+        elif wire == 2:
+            length, pos = _read_varint(buf, pos)
+            if pos + length > len(buf):
+                raise ValueError("truncated length-delimited field")
+            yield number, buf[pos : pos + length]
+            pos += length
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+
+
+@dataclass(frozen=True, slots=True)
+class PbNode:
+    """A decoded dag-pb node: child links (binary CID, Tsize) in order and the Data bytes."""
+
+    links: tuple[tuple[bytes, int], ...]
+    data: bytes
+
+
+def decode_pbnode(block: bytes) -> PbNode:
+    """Decode a dag-pb block (raises ``ValueError`` when it is not one)."""
+    links: list[tuple[bytes, int]] = []
+    data = b""
+    for number, value in _fields(block):
+        if number == 2 and isinstance(value, bytes):
+            cid, tsize = b"", 0
+            for lnum, lval in _fields(value):
+                if lnum == 1 and isinstance(lval, bytes):
+                    cid = lval
+                elif lnum == 3 and isinstance(lval, int):
+                    tsize = lval
+            if not cid:
+                raise ValueError("dag-pb link without Hash")
+            links.append((cid, tsize))
+        elif number == 1 and isinstance(value, bytes):
+            data = value
+        else:
+            raise ValueError(f"unexpected dag-pb field {number}")
+    return PbNode(tuple(links), data)
+
+
+def unixfs_file_data(data: bytes) -> bytes:
+    """The file bytes carried by a UnixFS ``Data`` message (empty for internal nodes).
+
+    Raises:
+        ValueError: not a UnixFS File (or Raw) node.
+    """
+    kind: int | None = None
+    payload = b""
+    for number, value in _fields(data):
+        if number == 1 and isinstance(value, int):
+            kind = value
+        elif number == 2 and isinstance(value, bytes):
+            payload = value
+    if kind not in (0, _UNIXFS_FILE):  # 0 = Raw, 2 = File
+        raise ValueError(f"UnixFS node type {kind} is not a file")
+    return payload
