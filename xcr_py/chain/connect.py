@@ -1,0 +1,48 @@
+"""Connections to an EVM chain: embedded eth-tester (py-evm), a local node, or any RPC URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+
+from xcr_py.errors import ChainError, InputError
+
+__all__ = ["EMBEDDED", "connect", "dev_private_keys", "is_embedded"]
+
+EMBEDDED = "embedded"
+"""The target name of the in-process eth-tester chain."""
+
+
+def connect(target: str = EMBEDDED, *, timeout_s: float = 30.0) -> Web3:
+    """A web3 connection to ``target``: ``"embedded"`` (eth-tester in process) or an http(s) URL.
+
+    The embedded chain here is ephemeral; :mod:`xcr_py.chain.embedded` gives one that persists.
+
+    Raises:
+        InputError: ``target`` is neither ``"embedded"`` nor an http(s) URL.
+        ChainError: the node does not answer.
+    """
+    if target == EMBEDDED:
+        return Web3(EthereumTesterProvider())
+    if not target.startswith(("http://", "https://")):
+        raise InputError("rpc", f"must be 'embedded' or an http(s) URL, got {target!r}")
+    w3 = Web3(HTTPProvider(target, request_kwargs={"timeout": timeout_s}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - a cheap liveness probe
+    except Exception as exc:  # any transport failure: the node is not there
+        raise ChainError(f"no EVM node answers at {target}: {type(exc).__name__}") from exc
+    return w3
+
+
+def is_embedded(w3: Web3) -> bool:
+    """Whether ``w3`` talks to an in-process eth-tester chain."""
+    return isinstance(w3.provider, EthereumTesterProvider)
+
+
+def dev_private_keys(w3: Web3) -> list[str]:
+    """Pre-funded development keys of an embedded chain (hex). Public test keys: hold no value."""
+    if not is_embedded(w3):
+        raise ChainError("development keys are only known for the embedded chain")
+    provider: Any = w3.provider
+    return [key.to_hex() for key in provider.ethereum_tester.backend.account_keys]

@@ -1,0 +1,236 @@
+"""Shipped contract artifacts, locally signed transactions, and reverts decoded to custom errors.
+
+Transactions are built here, signed with an eth-account private key and sent raw, so the same code
+works on the embedded chain, anvil, ganache and any remote RPC (no node-side accounts). Only web3
+APIs present in both 7.x and 8.x are used.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, TypeVar
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from xcr_py.errors import ChainError, ContractRevert, InputError
+
+__all__ = [
+    "CONTRACT_NAMES",
+    "RevertDecoder",
+    "Sender",
+    "TxResult",
+    "bytecode",
+    "load_artifact",
+]
+
+CONTRACT_NAMES = ("RemovalCredits", "CarbonReceipt", "XcrController")
+"""The three XCR contracts, in deployment order."""
+
+_HEX_DATA = re.compile(r"0x[0-9a-fA-F]{8,}")
+# eth-tester (py-evm) puts the revert bytes into its message as a Python bytes literal.
+_BYTES_LITERAL = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
+
+T = TypeVar("T")
+
+
+@cache
+def load_artifact(name: str) -> dict[str, Any]:
+    """The compiled artifact ``xcr_py/chain/artifacts/<name>.json`` (abi, bytecode, ...)."""
+    try:
+        text = resources.files("xcr_py.chain").joinpath("artifacts", f"{name}.json").read_text()
+    except FileNotFoundError as exc:
+        raise ChainError(f"no compiled artifact for {name}; run scripts/compile.py") from exc
+    artifact: dict[str, Any] = json.loads(text)
+    return artifact
+
+
+def bytecode(name: str) -> str:
+    """Creation bytecode of ``name`` as 0x-prefixed hex."""
+    code = load_artifact(name)["bytecode"]
+    if isinstance(code, dict):  # some toolchains nest {"object": ...}
+        code = code["object"]
+    return code if code.startswith("0x") else "0x" + code
+
+
+def _canonical_type(entry: Mapping[str, Any]) -> str:
+    kind = entry["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in entry["components"])
+        return f"({inner}){kind[5:]}"
+    return str(kind)
+
+
+class RevertDecoder:
+    """Maps revert data to :class:`ContractRevert` using the custom errors of the given ABIs."""
+
+    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {
+            bytes.fromhex("08c379a0"): ("Error", ["string"]),
+            bytes.fromhex("4e487b71"): ("Panic", ["uint256"]),
+        }
+        for abi in abis:
+            for entry in abi:
+                if entry.get("type") != "error":
+                    continue
+                types = [_canonical_type(i) for i in entry["inputs"]]
+                selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+                self._errors[selector] = (entry["name"], types)
+
+    def decode(self, data: bytes) -> ContractRevert:
+        """Decode raw revert data; unknown or empty data gives name ``"UnknownRevert"``."""
+        if len(data) < 4 or data[:4] not in self._errors:
+            return ContractRevert("UnknownRevert", ("0x" + data.hex(),))
+        name, types = self._errors[data[:4]]
+        try:
+            args = tuple(
+                to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, abi_decode(types, data[4:]), strict=True)
+            )
+        except Exception:  # malformed arguments: keep the name, show the raw bytes
+            return ContractRevert(name, ("0x" + data[4:].hex(),))
+        return ContractRevert(name, args)
+
+    def from_exception(self, exc: BaseException) -> ContractRevert | None:
+        """Find revert data in a web3 / eth-tester / node exception and decode it; None if none."""
+        data = _revert_data(exc)
+        if data is None:
+            text = " ".join(str(a) for a in exc.args)
+            if "revert" in text.lower():
+                return ContractRevert("UnknownRevert", (text[:200],))
+            return None
+        return self.decode(data)
+
+
+def _revert_data(exc: BaseException) -> bytes | None:
+    """Revert bytes in the shapes web3 7/8 (ContractCustomError.data), anvil and ganache use."""
+    candidates: list[Any] = [getattr(exc, "data", None), *exc.args]
+    while candidates:
+        item = candidates.pop(0)
+        if isinstance(item, bytes) and len(item) >= 4:
+            return item
+        if isinstance(item, str):
+            literal = _BYTES_LITERAL.search(item)
+            if literal:
+                value = ast.literal_eval(literal.group(1))
+                return value if len(value) >= 4 else None
+            match = _HEX_DATA.search(item)
+            if match and len(match.group(0)) % 2 == 0:
+                return bytes.fromhex(match.group(0)[2:])
+        elif isinstance(item, Mapping):
+            candidates.extend(item.values())
+        elif isinstance(item, list | tuple):
+            candidates.extend(item)
+    return None
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    gas_used: int
+    block_number: int
+    logs: tuple[Any, ...]
+    contract_address: str | None = None
+
+
+class Sender:
+    """Signs and sends transactions from one private key; reverts become :class:`ContractRevert`.
+
+    Args:
+        w3: the connection.
+        private_key: hex or bytes key of the sending account.
+        decoder: decoder for custom errors (defaults to the three XCR contracts' ABIs).
+        gas_margin: multiplier on the node's gas estimate.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        private_key: str | bytes,
+        decoder: RevertDecoder | None = None,
+        gas_margin: float = 1.25,
+    ) -> None:
+        self.w3 = w3
+        self._account = Account.from_key(private_key)
+        self.decoder = decoder or default_decoder()
+        self.gas_margin = gas_margin
+
+    def __repr__(self) -> str:
+        return f"Sender(address={self.address})"
+
+    @property
+    def address(self) -> str:
+        """Checksummed sending address."""
+        return str(self._account.address)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run a read-only call; a revert becomes :class:`ContractRevert`."""
+        try:
+            return fn()
+        except ContractRevert:
+            raise
+        except Exception as exc:
+            revert = self.decoder.from_exception(exc)
+            if revert is None:
+                raise ChainError(f"call failed: {type(exc).__name__}: {exc}") from exc
+            raise revert from exc
+
+    def send(self, to: str | None, data: str, value: int = 0) -> TxResult:
+        """Estimate, sign, send and wait for one transaction (``to=None`` deploys ``data``)."""
+        tx: dict[str, Any] = {
+            "from": self.address,
+            "data": data,
+            "value": value,
+            "chainId": self.w3.eth.chain_id,
+        }
+        if to is not None:
+            tx["to"] = to_checksum_address(to)
+        try:
+            estimate = self.w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+        except Exception as exc:
+            revert = self.decoder.from_exception(exc)
+            if revert is None:
+                raise ChainError(f"gas estimation failed: {type(exc).__name__}: {exc}") from exc
+            raise revert from exc
+        block_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+        tx["gas"] = min(int(estimate * self.gas_margin) + 10_000, block_limit)
+        tx["gasPrice"] = self.w3.eth.gas_price
+        tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
+        del tx["from"]
+        signed = self._account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction {tx_hash.hex()} reverted after a successful estimate")
+        address = receipt.get("contractAddress")
+        return TxResult(
+            tx_hash="0x" + bytes(tx_hash).hex().removeprefix("0x"),
+            gas_used=int(receipt["gasUsed"]),
+            block_number=int(receipt["blockNumber"]),
+            logs=tuple(receipt["logs"]),
+            contract_address=to_checksum_address(address) if address else None,
+        )
+
+    def transact(self, contract: Any, fn_name: str, *args: Any) -> TxResult:
+        """Send ``contract.fn_name(*args)``."""
+        try:
+            data = contract.encode_abi(fn_name, args=list(args))
+        except Exception as exc:  # web3 rejects a value that does not fit the ABI type
+            raise InputError(f"{fn_name}", f"arguments do not match the ABI: {exc}") from exc
+        return self.send(contract.address, data)
+
+
+@cache
+def default_decoder() -> RevertDecoder:
+    """Decoder for every custom error of the shipped XCR contracts."""
+    return RevertDecoder(load_artifact(name)["abi"] for name in CONTRACT_NAMES)
