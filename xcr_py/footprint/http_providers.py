@@ -45,6 +45,7 @@ def _get_json(url: str, headers: dict[str, str], timeout_s: float, what: str) ->
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             body = response.read()
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         hint = " (token rejected)" if exc.code in (401, 403) else ""
         raise FootprintError(f"{what}: HTTP {exc.code}{hint}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
