@@ -329,11 +329,11 @@ def parse_xmp(packet: bytes) -> ImpactLabel:
         ("removedG", label.removed_g),
         ("ratio", label.ratio),
     ):
-        raw = found.get(prop)
-        if raw is None:
+        shown = found.get(prop)
+        if shown is None:
             continue
-        if not _DECIMAL_RE.fullmatch(raw) or Decimal(raw) != exact:
-            raise InputError(f"label.{prop}", f"is {raw[:40]!r} but the exact value is {exact}")
+        if not _DECIMAL_RE.fullmatch(shown) or Decimal(shown) != exact:
+            raise InputError(f"label.{prop}", f"is {shown[:40]!r} but the exact value is {exact}")
     return label
 
 
