@@ -19,6 +19,7 @@ __all__ = ["main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "chain",
     "content",
+    "footprint",
     "schedule",
 )
 

@@ -9,6 +9,7 @@ Public API::
     explain(fp)                                    # list[ExplainStep]
 """
 
+from xcr_py.footprint.asset import window_footprint
 from xcr_py.footprint.embodied import (
     EmbodiedDevice,
     default_pue,
@@ -66,4 +67,5 @@ __all__ = [
     "explain",
     "site_pue",
     "watttime_login",
+    "window_footprint",
 ]
