@@ -107,3 +107,12 @@ def fix_png_crc(data: bytes, offset: int) -> bytes:
     end = offset + 12 + size
     crc = zlib.crc32(data[offset + 4 : end - 4])
     return data[: end - 4] + struct.pack(">I", crc) + data[end:]
+
+
+def wav_bytes(n_samples: int = 64) -> bytes:
+    """A minimal valid 16-bit mono PCM WAV file."""
+    data = bytes(range(256))[: n_samples * 2]
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import pytest
 
-from tests.label.helpers import jpeg_bytes, make_label, png_bytes
+from tests.label.helpers import jpeg_bytes, make_label, png_bytes, wav_bytes
 from xcr_py import embed as emb
 from xcr_py.content.canonical import canonical_json
 from xcr_py.embed import sidecar
 from xcr_py.errors import InputError
-
-
-def _wav(n_samples: int = 64) -> bytes:
-    data = bytes(range(256))[: n_samples * 2]
-    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    body += b"data" + struct.pack("<I", len(data)) + data
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
 
 SAMPLES = {
     "image/png": png_bytes(),
     "image/jpeg": jpeg_bytes(),
     "image/gif": b"GIF89a\x01\x00\x01\x00",
     "image/webp": b"RIFF\x10\x00\x00\x00WEBPVP8 ",
-    "audio/wav": _wav(),
+    "audio/wav": wav_bytes(),
     "audio/flac": b"fLaC\x00\x00\x00\x22",
     "audio/ogg": b"OggS\x00\x02",
     "audio/mpeg": b"ID3\x04\x00\x00\x00\x00",
@@ -78,7 +68,7 @@ def test_unknown_or_unsupported_format_is_refused(data: bytes) -> None:
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
     path = tmp_path / "clip.wav"
-    path.write_bytes(_wav())
+    path.write_bytes(wav_bytes())
     return path
 
 
