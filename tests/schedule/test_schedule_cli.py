@@ -174,3 +174,29 @@ def test_backtest_rich_table() -> None:
     result = CliRunner().invoke(cli, ["schedule", "backtest", "--zones", "GB", "--days", "2"])
     assert result.exit_code == 0, result.output
     assert "GB" in result.output and "Job mix" in result.output
+
+
+def test_plan_on_other_data_dir(tmp_path: Path) -> None:
+    _write_csv(tmp_path, "XX", 6 * 24)
+    doc = {
+        "jobs": [
+            {
+                "id": "r",
+                "energy_mj": 3_600_000_000,
+                "duration_h": 2,
+                "earliest": "2023-01-04T00:00:00Z",
+                "deadline": "2023-01-05T00:00:00Z",
+                "regions": ["XX"],
+            }
+        ]
+    }
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps(doc))
+    result = CliRunner().invoke(
+        cli, ["schedule", "plan", str(path), "--data", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["sources"]["XX"] == "persistence of file XX_2023_hourly.csv"
+    a = out["assignments"][0]
+    assert a["start"] >= "2023-01-04T00:00:00+00:00" and a["end"] <= "2023-01-05T00:00:00+00:00"

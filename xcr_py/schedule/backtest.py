@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -94,13 +94,13 @@ class BacktestResult:
         return 100.0 * self.saving_mg(mode) / base if base else 0.0
 
 
-def _day_jobs(day_start: object, zone: str, day: int, mix: JobMix) -> list[Job]:
+def _day_jobs(day_start: datetime, zone: str, day: int, mix: JobMix) -> list[Job]:
     jobs = []
     for k in range(mix.jobs_per_day):
         hour = k % 24
         duration = mix.durations[k % len(mix.durations)]
         slack = mix.slacks[k % len(mix.slacks)]
-        earliest = day_start + hour * HOUR  # type: ignore[operator]
+        earliest = day_start + hour * HOUR
         energy = mix.gpu_power_w * duration * 3600 * 1000  # W x h -> mJ
         jobs.append(
             Job(

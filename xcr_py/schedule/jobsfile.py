@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from xcr_py.errors import InputError
 from xcr_py.schedule.model import Job
@@ -97,6 +98,10 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
         )
     if ("energy_kwh" in raw) == ("energy_mj" in raw):
         raise InputError(f"{field}.energy_kwh", "give exactly one of energy_kwh or energy_mj")
+    # JSON values: their types and ranges are checked by Job, which names the field.
+    energy: Any
+    low: Any
+    high: Any
     if "energy_kwh" in raw:
         energy = _kwh_to_mj(raw["energy_kwh"], f"{field}.energy_kwh")
         interval = raw.get("energy_interval_kwh")
@@ -109,7 +114,8 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
             raise InputError(f"{field}.energy_interval_kwh", "must be [low, high] in kWh")
     else:
         energy = raw["energy_mj"]
-        low, high = raw.get("energy_low_mj", energy), raw.get("energy_high_mj", energy)
+        low = raw.get("energy_low_mj", energy)
+        high = raw.get("energy_high_mj", energy)
     regions = raw.get("regions", list(default_regions))
     if not isinstance(regions, list) or not regions:
         raise InputError(f"{field}.regions", "must list at least one region (or pass --region)")
