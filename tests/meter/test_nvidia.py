@@ -153,3 +153,10 @@ def test_open_meter_without_anything_measurable_says_why(fake_nvml, tmp_path):
     fake_nvml(FakeGpu(), init_error=pynvml.NVML_ERROR_DRIVER_NOT_LOADED)
     with pytest.raises(DeviceUnavailable, match=r"GPU not metered.*CPU not metered"):
         open_meter(rapl_root=tmp_path)
+
+
+def test_force_sampling_on_a_counter_gpu(fake_nvml, fake_clock):
+    fake_nvml(FakeGpu(power_w=80.0), clock=fake_clock)
+    backend = NvmlBackend(force_sampling=True, sampling_interval_s=3600, clock=fake_clock)
+    assert backend.channels()[0].source == "nvml-power-sampling"
+    backend.close()

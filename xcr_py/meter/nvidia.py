@@ -156,6 +156,7 @@ class NvmlBackend(Backend):
         gpus: NVML indices or ``GPU-`` UUIDs (see
             :func:`~xcr_py.meter.select.parse_cuda_visible_devices`); ``None`` for every GPU.
         sampling_interval_s: power-sampling period for GPUs without an energy counter.
+        force_sampling: sample power even where the counter exists (to compare the two).
         clock: monotonic clock in seconds (injectable for tests).
 
     Raises:
@@ -164,6 +165,7 @@ class NvmlBackend(Backend):
 
     def __init__(self, gpus: Sequence[GpuSelector] | None = None, *,
                  sampling_interval_s: float = DEFAULT_SAMPLING_S,
+                 force_sampling: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._nvml = nvml = import_pynvml()
         with _translated(nvml, "NVML initialisation"):
@@ -176,7 +178,8 @@ class NvmlBackend(Backend):
             for selector in selectors:
                 handle, index = self._handle(selector, count)
                 self._check_not_mig(handle, index)
-                self._channels.append(self._channel(handle, index, sampling_interval_s, clock))
+                self._channels.append(self._channel(handle, index, sampling_interval_s, clock,
+                                                    force_sampling))
             if not self._channels:
                 raise DeviceUnavailable("no NVIDIA GPU selected or present")
         except BaseException:
@@ -208,9 +211,11 @@ class NvmlBackend(Backend):
                 "several instances share, so it cannot be attributed to this workload")
 
     def _channel(self, handle: Any, index: int, interval_s: float,
-                 clock: Callable[[], float]) -> Channel:
+                 clock: Callable[[], float], force_sampling: bool) -> Channel:
         nvml = self._nvml
         device = f"gpu:{index}"
+        if force_sampling:
+            return _SamplingChannel(nvml, handle, device, interval_s, clock)
         try:
             nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
         except nvml.NVMLError_NotSupported:
