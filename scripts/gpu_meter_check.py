@@ -23,8 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xcr_py.meter import Meter, NvmlBackend, split_batch  # noqa: E402
-from xcr_py.meter.nvidia import import_pynvml  # noqa: E402
+from xcr_py.meter import Meter, NvmlBackend, split_batch
+from xcr_py.meter.nvidia import import_pynvml
 
 
 def _workload(torch: Any, a: Any, b: Any, seconds: float) -> int:
