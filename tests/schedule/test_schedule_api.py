@@ -115,3 +115,27 @@ def test_plan_input_errors_change_nothing() -> None:
         forecast("A", [1], start=T0 + timedelta(minutes=5))
     plan(jobs, capacity, forecasts)
     assert capacity == {"A": 2}  # the caller's capacity is not consumed
+
+
+def test_render_queue_one_job_at_a_time_respects_committed_capacity() -> None:
+    """A queue scheduling jobs one by one passes what it already holds as ``committed``."""
+    forecasts = [forecast("A", [300_000, 100_000, 200_000, 400_000])]
+    held: list = []
+    starts = []
+    for i in range(3):
+        j = job(f"q{i}", 1, 1, 0, 4, gpus=2)
+        result = plan([j], {"A": 2}, forecasts, now=T0, z=0, committed=held)
+        held.extend(result.assignments)
+        starts.append(result.assignments[0].start)
+    assert starts == [T0 + HOUR, T0 + 2 * HOUR, T0]  # cleanest first, then the next cleanest
+    assert [a.gpus for a in held] == [2, 2, 2]
+    with pytest.raises(ScheduleError, match="capacity"):
+        next_start(
+            job("q3", 1, 1, 0, 3, gpus=2), forecasts, capacity={"A": 2}, now=T0, committed=held
+        )
+    assert (
+        next_start(
+            job("q4", 1, 1, 0, 4, gpus=2), forecasts, capacity={"A": 2}, now=T0, committed=held
+        )
+        == T0 + 3 * HOUR
+    )

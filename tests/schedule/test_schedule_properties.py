@@ -68,7 +68,7 @@ def test_deadlines_capacity_and_accounting(instance: tuple, z: float) -> None:
         assert a.region in j.regions
         assert a.start >= j.earliest and a.start >= T0
         assert a.end <= j.deadline  # never past the deadline
-        assert a.start.minute == 0 and a.duration_h == j.duration_h
+        assert a.start.minute == 0 and a.duration_h == j.duration_h and a.gpus == j.gpus
         f = fc[a.region]
         assert f.start <= a.start and a.end <= f.end  # only forecast hours are used
         k = slot(a.start) - slot(f.start)

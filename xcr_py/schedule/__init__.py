@@ -2,8 +2,9 @@
 
 Public API::
 
-    plan(jobs, capacity, forecasts, *, now=None, pue_milli=None, z=1.0) -> Plan
-    next_start(job, forecasts, *, capacity=None, now=None, pue_milli=None, z=1.0) -> datetime
+    plan(jobs, capacity, forecasts, *, now=None, pue_milli=None, z=1.0, committed=()) -> Plan
+    next_start(job, forecasts, *, capacity=None, now=None, pue_milli=None, z=1.0,
+               committed=()) -> datetime
 
 Forecasts carry an error model; a job leaves its run-now window only when the expected saving
 exceeds the forecast's uncertainty. ``backtest`` replays hourly history with realistic

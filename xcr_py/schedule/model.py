@@ -126,6 +126,7 @@ class Assignment:
     run_now_start: datetime | None
     run_now_emissions_mg: int | None
     moved: bool
+    gpus: int = 1
 
     @property
     def end(self) -> datetime:

@@ -197,8 +197,12 @@ def _occupy(free: np.ndarray, row: int, start: int, job: Job) -> None:
 
 
 def _capacity_array(
-    grid: _Grid, capacity: Mapping[str, int] | None, jobs: Sequence[Job]
+    grid: _Grid,
+    capacity: Mapping[str, int] | None,
+    jobs: Sequence[Job],
+    committed: Iterable[Assignment],
 ) -> np.ndarray:
+    """Free GPUs per (region, hour): capacity less what earlier plans already hold."""
     if capacity is None:
         unlimited = sum(j.gpus for j in jobs) + 1
         return np.full((len(grid.regions), grid.hours), unlimited, dtype=np.int64)
@@ -206,7 +210,15 @@ def _capacity_array(
         if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
             raise InputError(f"capacity[{region!r}]", f"must be an integer >= 0 GPUs, got {gpus!r}")
     per_row = [capacity.get(r, 0) for r in grid.regions]
-    return np.repeat(np.array(per_row, dtype=np.int64)[:, None], grid.hours, axis=1)
+    free = np.repeat(np.array(per_row, dtype=np.int64)[:, None], grid.hours, axis=1)
+    row_of = {r: i for i, r in enumerate(grid.regions)}
+    for a in committed:
+        if a.region in row_of:
+            first = _hours_between(grid.start, a.start, up=False)
+            lo, hi = max(first, 0), min(first + a.duration_h, grid.hours)
+            if lo < hi:
+                free[row_of[a.region], lo:hi] -= a.gpus
+    return free
 
 
 def _run_now(grid: _Grid, slotted: list[_Slotted], free: np.ndarray) -> dict[int, tuple[int, int]]:
@@ -259,6 +271,7 @@ def plan(
     pue_milli: Mapping[str, int] | None = None,
     z: float = DEFAULT_Z,
     intensity_basis: str = INTENSITY_BASIS,
+    committed: Iterable[Assignment] = (),
 ) -> Plan:
     """Place ``jobs`` to minimise expected emissions under deadlines and capacity.
 
@@ -273,6 +286,8 @@ def plan(
         z: a job leaves its run-now window only when the expected saving exceeds ``z`` sigmas
             of the forecast error of the difference.
         intensity_basis: what the forecast values are, recorded in the plan.
+        committed: assignments of earlier plans still holding GPUs (a render queue planning
+            jobs one at a time passes what it has already scheduled).
 
     Returns:
         A :class:`Plan`: an assignment per placed job, every other job in ``infeasible``.
@@ -295,7 +310,7 @@ def plan(
         now = min((j.earliest for j in jobs), default=min(f.start for f in items))
     grid = _build_grid(_floor_hour(now), items, pue)
     slotted = _slot_jobs(jobs, grid)
-    capacity_array = _capacity_array(grid, capacity, jobs)
+    capacity_array = _capacity_array(grid, capacity, jobs, committed)
 
     baseline = _run_now(grid, slotted, capacity_array.copy())
     free = capacity_array
@@ -376,6 +391,7 @@ def _assemble(
                 run_now_start=base_start,
                 run_now_emissions_mg=base_mg,
                 moved=moved,
+                gpus=job.gpus,
             )
         )
     saving = Saving(
@@ -406,13 +422,18 @@ def next_start(
     now: datetime | None = None,
     pue_milli: Mapping[str, int] | None = None,
     z: float = DEFAULT_Z,
+    committed: Iterable[Assignment] = (),
 ) -> datetime:
     """When a render queue should start ``job``: the start of its planned window.
+
+    ``committed`` are assignments already holding GPUs (see :func:`plan`).
 
     Raises:
         ScheduleError: the job cannot meet its deadline (the message says why).
     """
-    result = plan([job], capacity, forecasts, now=now, pue_milli=pue_milli, z=z)
+    result = plan(
+        [job], capacity, forecasts, now=now, pue_milli=pue_milli, z=z, committed=committed
+    )
     if result.infeasible:
         raise ScheduleError(f"job {job.id!r} is infeasible: {result.infeasible[0].reason}")
     return result.assignments[0].start
