@@ -78,6 +78,7 @@ def _energy(o: FootprintOptions) -> tuple[Factor, EnergyWindow | None]:
         return energy_factor_from_window(window), window
     if o.energy_j is not None:
         return Factor(o.energy_j, "J", "declared on the command line", "declared"), None
+    assert o.energy_kwh is not None  # exactly one of the three was given
     return Factor(o.energy_kwh, "kWh", "declared on the command line", "declared"), None
 
 
@@ -119,6 +120,7 @@ def _embodied(o: FootprintOptions, window: EnergyWindow | None) -> EmbodiedShare
         return EmbodiedShare(row.total, lifespan, reserved, share, whole)
     if o.lifespan_years is None:
         raise InputError("--lifespan-years", "is required with --embodied-kg")
+    assert o.embodied_kg is not None  # the device branch returned above
     return EmbodiedShare(
         Factor(o.embodied_kg, "kgCO2e", "declared on the command line", "declared"),
         Factor(o.lifespan_years, "years", "declared on the command line", "declared"),

@@ -52,7 +52,7 @@ def embodied_device(name: str) -> EmbodiedDevice:
                          f"{', '.join(embodied_devices())}")
     canonical, row = rows[key]
     total = Factor(row["total_kg"], "kgCO2e", row["source"], row["method"],
-                   tuple(row["interval_kg"]), row.get("note", ""))  # type: ignore[arg-type]
+                   tuple(row["interval_kg"]), row.get("note", ""))
     lifespan = Factor(table["lifespan_default_years"], "years", table["lifespan_source"],
                       "declared")
     return EmbodiedDevice(canonical, row["kind"], total, lifespan)
@@ -82,7 +82,7 @@ def default_pue() -> Factor:
     """PUE 1.56 (Uptime Institute Global Data Center Survey 2024), with XCR's stated range."""
     row = _load("pue.json")
     return Factor(row["value"], "ratio", row["source"], row["method"],
-                  tuple(row["interval"]), row["note"])  # type: ignore[arg-type]
+                  tuple(row["interval"]), row["note"])
 
 
 def site_pue(value: Number, source: str = "declared by the site",

@@ -62,7 +62,7 @@ def floor_scaled(value: Decimal | Fraction, scale: int) -> int:
     return int((value * scale).to_integral_value(rounding=ROUND_FLOOR))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Factor:
     """One input or output of the calculation.
 
@@ -83,38 +83,37 @@ class Factor:
     unit: str
     source: str
     method: FactorMethod
-    interval: tuple[Decimal, Decimal] | None = None
-    note: str = field(default="", compare=False)
+    interval: tuple[Decimal, Decimal]
+    note: str = field(compare=False)
 
-    def __post_init__(self) -> None:
-        value = to_decimal(self.value, "factor.value")
-        object.__setattr__(self, "value", value)
-        if not self.unit:
+    def __init__(self, value: Number, unit: str, source: str, method: FactorMethod,
+                 interval: tuple[Number, Number] | None = None, note: str = "") -> None:
+        v = to_decimal(value, "factor.value")
+        if not unit:
             raise InputError("factor.unit", "must not be empty")
-        if not self.source:
-            raise InputError("factor.source", f"must say where the {self.unit} value comes from")
-        if self.method not in FACTOR_METHODS:
-            raise InputError("factor.method", f"must be one of {FACTOR_METHODS}, "
-                             f"got {self.method!r}")
-        if value < 0:
-            raise InputError("factor.value", f"must be >= 0 {self.unit}, got {value}")
-        low, high = self.interval if self.interval is not None else (value, value)
+        if not source:
+            raise InputError("factor.source", f"must say where the {unit} value comes from")
+        if method not in FACTOR_METHODS:
+            raise InputError("factor.method", f"must be one of {FACTOR_METHODS}, got {method!r}")
+        if v < 0:
+            raise InputError("factor.value", f"must be >= 0 {unit}, got {v}")
+        low, high = interval if interval is not None else (v, v)
         low_d, high_d = to_decimal(low, "factor.interval"), to_decimal(high, "factor.interval")
-        if not 0 <= low_d <= value <= high_d:
+        if not 0 <= low_d <= v <= high_d:
             raise InputError("factor.interval", f"must satisfy 0 <= low <= value <= high, got "
-                             f"[{low_d}, {high_d}] for {value} {self.unit}")
-        object.__setattr__(self, "interval", (low_d, high_d))
+                             f"[{low_d}, {high_d}] for {v} {unit}")
+        for name, item in (("value", v), ("unit", unit), ("source", source),
+                           ("method", method), ("interval", (low_d, high_d)), ("note", note)):
+            object.__setattr__(self, name, item)
 
     @property
     def low(self) -> Decimal:
         """Lower bound, in ``unit``."""
-        assert self.interval is not None
         return self.interval[0]
 
     @property
     def high(self) -> Decimal:
         """Upper bound, in ``unit``."""
-        assert self.interval is not None
         return self.interval[1]
 
     @classmethod
