@@ -9,9 +9,9 @@ import {IERC5192} from "./interfaces/IERC5192.sol";
 /// @notice Soulbound (ERC-721 + ERC-5192) receipt proving that an asset's (or a batch's) emissions were measured and
 /// paid back by a carbon removal retirement. `tokenURI` is `ipfs://<CIDv1 of the receipt document>`.
 /// @dev Token ids are split into two disjoint domains by the top bit, so an asset token can never collide with a batch
-/// token: asset token id = asset digest with the top bit cleared (the cleared bit is kept in `flags`, so the full
-/// digest is recoverable); batch token id = keccak256(batch) with the top bit set. Two assets share a token id only
-/// if their sha2-256 digests agree on 255 bits. Transfers, burns and approvals all revert: `_update` is the single
+/// token: asset token id = asset digest with the top bit cleared; batch token id = the batch's Merkle root with the
+/// top bit set. The cleared or set bit is kept in `flags` (FLAG_DIGEST_HIGH_BIT), so the full digest or root is
+/// recoverable. Two assets (or two batches) share a token id only if their digests agree on 255 bits. Transfers, burns and approvals all revert: `_update` is the single
 /// hook, and `approve` / `setApprovalForAll` are overridden.
 contract CarbonReceipt is ERC721, AccessControl, IERC5192 {
     /// @notice Role allowed to mint receipts (the XCR controller).
@@ -19,7 +19,7 @@ contract CarbonReceipt is ERC721, AccessControl, IERC5192 {
 
     /// @notice Top bit of a token id: set for batch tokens, clear for asset tokens.
     uint256 public constant BATCH_BIT = 1 << 255;
-    /// @notice `flags` bit: the asset digest's top bit was set.
+    /// @notice `flags` bit: the top bit of the asset digest (or of the batch root) was set.
     uint8 public constant FLAG_DIGEST_HIGH_BIT = 1;
     /// @notice `flags` bit: this is a batch receipt.
     uint8 public constant FLAG_BATCH = 2;
@@ -111,6 +111,15 @@ contract CarbonReceipt is ERC721, AccessControl, IERC5192 {
         uint8 flags = _records[tokenId].flags;
         if (flags & FLAG_BATCH != 0) return bytes32(0);
         return bytes32(flags & FLAG_DIGEST_HIGH_BIT != 0 ? tokenId | BATCH_BIT : tokenId);
+    }
+
+    /// @notice Flags and retirement id of `tokenId`; (0, 0) if it does not exist.
+    /// @param tokenId Receipt token id.
+    /// @return flags FLAG_* bits.
+    /// @return retirementId Retirement backing the receipt.
+    function flagsOf(uint256 tokenId) external view returns (uint8 flags, uint32 retirementId) {
+        Record storage stored = _records[tokenId];
+        return (stored.flags, stored.retirementId);
     }
 
     /// @notice Whether a receipt exists for `tokenId`.

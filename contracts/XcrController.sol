@@ -2,7 +2,6 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -19,10 +18,11 @@ import {CarbonReceipt} from "./CarbonReceipt.sol";
 /// be claimed later with an inclusion proof, sharing the batch's retirement.
 /// @dev Units are those of xcr_py/units.py: energy mJ, intensity mg/kWh, PUE thousandths, emissions mg, credits g,
 /// ratio basis points (>= 10,000). Rounding is always up. The controller holds the credit inventory it retires from.
-/// Replay protection: a single report's id is its asset digest (one receipt per asset); a batch report's token id is
-/// its EIP-712 struct hash (which includes a nonce), so the same signed report can never settle twice; the EIP-712
-/// domain binds both to this chain id and contract; `deadline` bounds staleness.
-contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
+/// Replay protection: a single report's id is its asset digest (one receipt per asset) and a batch report's id is its
+/// Merkle root (one settlement per set of leaves): the receipt token id is derived from it, so the same report can
+/// never settle twice. The EIP-712 domain binds reports to this chain id and contract; `deadline` bounds staleness.
+/// The pause flag shares the policy's storage word (one cold read per settlement instead of two).
+contract XcrController is AccessControl, EIP712, ERC1155Holder {
     /// @notice Role whose keys sign metering reports.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
 
@@ -41,7 +41,7 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     /// @notice EIP-712 type of a batch report.
     bytes32 public constant BATCH_REPORT_TYPEHASH = keccak256(
         "BatchReport(bytes32 root,bytes32 receiptDigest,address owner,uint32 leafCount,uint64 energyMj,"
-        "uint64 grossMg,uint32 ratioBps,uint32 creditBatch,uint64 nonce,uint64 deadline)"
+        "uint64 grossMg,uint32 ratioBps,uint32 creditBatch,uint64 deadline)"
     );
 
     /// @notice A signed single-asset metering report.
@@ -59,7 +59,7 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
         uint64 deadline; // unix seconds; later blocks reject the report
     }
 
-    /// @notice A signed batch report: a Merkle root over N leaves and their sums.
+    /// @notice A signed batch report: a Merkle root over N leaves and their sums. The root is the report's id.
     struct BatchReport {
         bytes32 root;
         bytes32 receiptDigest; // batch receipt document
@@ -69,7 +69,6 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
         uint64 grossMg; // sum over leaves
         uint32 ratioBps;
         uint32 creditBatch;
-        uint64 nonce; // makes otherwise identical batches distinct
         uint64 deadline;
     }
 
@@ -82,11 +81,12 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
         uint64 grossMg;
     }
 
-    /// @notice Admin policy, one storage word.
+    /// @notice Admin policy and the pause flag, one storage word.
     struct Policy {
         uint32 ratioBps;
         uint16 minPermanenceYears;
         uint8 threshold;
+        bool paused;
     }
 
     /// @notice Credit inventory this controller retires from.
@@ -95,8 +95,11 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     CarbonReceipt public immutable receipts;
 
     Policy private _policy;
-    mapping(uint256 batchTokenId => bytes32 root) private _batchRoots;
 
+    /// @notice Settlement and claims are paused.
+    error XcrControllerPaused();
+    /// @notice `unpause` while not paused.
+    error XcrControllerNotPaused();
     /// @notice The report's deadline has passed.
     error XcrControllerReportExpired(uint64 deadline, uint256 blockTime);
     /// @notice Fewer valid oracle signatures than the threshold.
@@ -124,16 +127,14 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     /// @notice The leaf is not included in the batch's Merkle root.
     error XcrControllerInvalidProof(uint256 batchTokenId, bytes32 leafHash);
 
+    /// @notice Settlement and claims were paused by `account`.
+    event Paused(address account);
+    /// @notice Settlement and claims were resumed by `account`.
+    event Unpaused(address account);
     /// @notice The admin changed the policy.
     event PolicyChanged(uint32 ratioBps, uint16 minPermanenceYears, uint8 threshold);
     /// @notice A batch was settled: one retirement, one receipt.
-    event BatchSettled(
-        uint256 indexed batchTokenId,
-        bytes32 indexed root,
-        uint256 indexed retirementId,
-        uint32 leafCount,
-        uint64 nonce
-    );
+    event BatchSettled(uint256 indexed batchTokenId, uint256 indexed retirementId, uint32 leafCount);
     /// @notice A per-asset receipt was claimed from a settled batch.
     event AssetClaimed(uint256 indexed batchTokenId, uint256 indexed tokenId, bytes32 indexed assetDigest);
 
@@ -171,11 +172,10 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     /// @return tokenId The asset's receipt token id.
     function submitSingle(MeteringReport calldata report, bytes[] calldata signatures)
         external
-        whenNotPaused
         returns (uint256 tokenId)
     {
+        Policy memory current = _activePolicy();
         if (block.timestamp > report.deadline) revert XcrControllerReportExpired(report.deadline, block.timestamp);
-        Policy memory current = _policy;
         _checkSignatures(keccak256(abi.encode(METERING_REPORT_TYPEHASH, report)), signatures, current.threshold);
         if (report.pueMilli < _PUE_SCALE) revert XcrControllerPueBelowOne(report.pueMilli);
         uint256 gross =
@@ -204,7 +204,8 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     }
 
     /// @notice Settles a batch: verifies the report, retires ceil(ratio x summed gross) grams once and mints one
-    /// batch receipt whose token id is derived from the report (top bit set), storing only the Merkle root.
+    /// batch receipt whose token id is the Merkle root with the top bit set (the root's own top bit is kept in the
+    /// receipt's flags), so settlement writes no per-asset and no extra per-batch storage.
     /// @dev Gas does not depend on the number of leaves. Requirements as {submitSingle}, plus leafCount > 0 and
     /// grossMg > 0; the summed figures are the oracles' (`verify` re-derives them from the leaves).
     /// Emits {BatchSettled}.
@@ -213,25 +214,22 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     /// @return batchTokenId The batch receipt token id.
     function submitBatch(BatchReport calldata report, bytes[] calldata signatures)
         external
-        whenNotPaused
         returns (uint256 batchTokenId)
     {
+        Policy memory current = _activePolicy();
         if (block.timestamp > report.deadline) revert XcrControllerReportExpired(report.deadline, block.timestamp);
-        Policy memory current = _policy;
-        bytes32 structHash = keccak256(abi.encode(BATCH_REPORT_TYPEHASH, report));
-        _checkSignatures(structHash, signatures, current.threshold);
+        _checkSignatures(keccak256(abi.encode(BATCH_REPORT_TYPEHASH, report)), signatures, current.threshold);
         if (report.leafCount == 0 || report.grossMg == 0) {
             revert XcrControllerEmptyBatch(report.leafCount, report.grossMg);
         }
         if (report.ratioBps < current.ratioBps) revert XcrControllerRatioBelowPolicy(report.ratioBps, current.ratioBps);
         uint256 grams = _gramsToRetire(report.grossMg, report.ratioBps);
 
-        batchTokenId = uint256(structHash) | _BATCH_BIT;
-        // Effects before interactions; a replayed report maps to the same id and the mint below reverts.
-        _batchRoots[batchTokenId] = report.root;
+        // A replayed report (or another report over the same leaves) maps to the same id: the mint reverts.
+        batchTokenId = uint256(report.root) | _BATCH_BIT;
         uint256 retirementId =
             credits.retire(report.creditBatch, grams, report.owner, batchTokenId, current.minPermanenceYears);
-        emit BatchSettled(batchTokenId, report.root, retirementId, report.leafCount, report.nonce);
+        emit BatchSettled(batchTokenId, retirementId, report.leafCount);
         receipts.mint(
             report.owner,
             batchTokenId,
@@ -243,7 +241,7 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
                 removedMg: SafeCast.toUint56(grams * 1000),
                 retirementId: SafeCast.toUint32(retirementId),
                 time: 0,
-                flags: 2 // CarbonReceipt.FLAG_BATCH
+                flags: _digestFlag(report.root) | 2 // CarbonReceipt.FLAG_BATCH
             })
         );
     }
@@ -258,14 +256,12 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     /// @return tokenId The asset receipt token id.
     function claimAssetReceipt(uint256 batchTokenId, Leaf calldata leaf, bytes32[] calldata proof)
         external
-        whenNotPaused
         returns (uint256 tokenId)
     {
+        _activePolicy();
+        (bytes32 root, uint32 retirementId) = _batchOf(batchTokenId);
         bytes32 hashed = _leafHash(leaf);
-        if (!MerkleProof.verifyCalldata(proof, _rootOf(batchTokenId), hashed)) {
-            revert XcrControllerInvalidProof(batchTokenId, hashed);
-        }
-        uint32 retirementId = receipts.record(batchTokenId).retirementId;
+        if (!MerkleProof.verifyCalldata(proof, root, hashed)) revert XcrControllerInvalidProof(batchTokenId, hashed);
         tokenId = uint256(leaf.assetDigest) & ~_BATCH_BIT;
         emit AssetClaimed(batchTokenId, tokenId, leaf.assetDigest);
         receipts.mint(
@@ -294,7 +290,8 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
         view
         returns (bool)
     {
-        return MerkleProof.verifyCalldata(proof, _rootOf(batchTokenId), _leafHash(leaf));
+        (bytes32 root,) = _batchOf(batchTokenId);
+        return MerkleProof.verifyCalldata(proof, root, _leafHash(leaf));
     }
 
     /// @notice The Merkle leaf hash of `leaf` (double keccak of its ABI encoding).
@@ -306,9 +303,9 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
 
     /// @notice The Merkle root of a settled batch (reverts if unknown).
     /// @param batchTokenId The batch receipt token id.
-    /// @return The root.
-    function batchRoot(uint256 batchTokenId) external view returns (bytes32) {
-        return _rootOf(batchTokenId);
+    /// @return root The root.
+    function batchRoot(uint256 batchTokenId) external view returns (bytes32 root) {
+        (root,) = _batchOf(batchTokenId);
     }
 
     /// @notice Gross emissions in mg CO2e as the controller computes them (xcr_py.units.gross_emissions_mg).
@@ -352,15 +349,25 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     }
 
     /// @notice Pauses settlement and claims.
-    /// @dev Requirements: caller is admin. Emits {Paused}.
+    /// @dev Requirements: caller is admin; not paused. Emits {Paused}.
     function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _pause();
+        _activePolicy();
+        _policy.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @notice Resumes settlement and claims.
-    /// @dev Requirements: caller is admin. Emits {Unpaused}.
+    /// @dev Requirements: caller is admin; paused. Emits {Unpaused}.
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _unpause();
+        if (!_policy.paused) revert XcrControllerNotPaused();
+        _policy.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @notice Whether settlement and claims are paused.
+    /// @return True if paused.
+    function paused() external view returns (bool) {
+        return _policy.paused;
     }
 
     /// @notice The EIP-712 digest of a single report (what oracles sign).
@@ -390,7 +397,7 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
     function _setPolicy(uint32 ratioBps, uint16 minPermanenceYears, uint8 threshold) private {
         if (ratioBps < MIN_RATIO_BPS) revert XcrControllerRatioBelowOne(ratioBps);
         if (threshold == 0) revert XcrControllerInvalidThreshold(threshold);
-        _policy = Policy(ratioBps, minPermanenceYears, threshold);
+        _policy = Policy(ratioBps, minPermanenceYears, threshold, _policy.paused);
         emit PolicyChanged(ratioBps, minPermanenceYears, threshold);
     }
 
@@ -408,9 +415,17 @@ contract XcrController is AccessControl, Pausable, EIP712, ERC1155Holder {
         }
     }
 
-    function _rootOf(uint256 batchTokenId) private view returns (bytes32 root) {
-        root = _batchRoots[batchTokenId];
-        if (root == bytes32(0)) revert XcrControllerUnknownBatch(batchTokenId);
+    function _activePolicy() private view returns (Policy memory current) {
+        current = _policy;
+        if (current.paused) revert XcrControllerPaused();
+    }
+
+    /// @dev Root and retirement of a settled batch: the token id holds 255 bits of the root, the flags the top bit.
+    function _batchOf(uint256 batchTokenId) private view returns (bytes32 root, uint32 retirementId) {
+        uint8 flags;
+        (flags, retirementId) = receipts.flagsOf(batchTokenId);
+        if (flags & 2 == 0) revert XcrControllerUnknownBatch(batchTokenId); // CarbonReceipt.FLAG_BATCH
+        root = bytes32((batchTokenId & ~_BATCH_BIT) | (flags & 1 == 1 ? _BATCH_BIT : 0));
     }
 
     function _leafHash(Leaf calldata leaf) private pure returns (bytes32) {

@@ -152,7 +152,6 @@ def batch_report(env: Env, batch_leaves: list[Leaf], root: bytes, **overrides: A
         "gross_mg": sum(leaf.gross_mg for leaf in batch_leaves),
         "ratio_bps": 10_000,
         "credit_batch": env.batch_ok,
-        "nonce": int.from_bytes(os.urandom(8), "big"),
         "deadline": env.deadline(),
     }
     fields.update(overrides)

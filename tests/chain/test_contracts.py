@@ -310,6 +310,10 @@ def test_batch_settles_once_and_proves_every_leaf(env: Env) -> None:
 
     with reverts("CarbonReceiptAlreadyIssued"):  # the same signed batch twice
         env.admin.submit_batch(report, signed(env, report))
+    # the same leaves under a new report (other receipt document): still one settlement
+    again = batch_report(env, batch_leaves, tree.root)
+    with reverts("CarbonReceiptAlreadyIssued"):
+        env.admin.submit_batch(again, signed(env, again))
 
 
 def test_invalid_proofs_and_leaf_node_confusion(env: Env) -> None:
@@ -404,16 +408,22 @@ def test_pause_stops_settlement_and_claims(env: Env) -> None:
     env.admin.pause()
     try:
         report = single_report(env)
-        with reverts("EnforcedPause"):
+        with reverts("XcrControllerPaused"):
             env.admin.submit_single(report, signed(env, report))
-        other = batch_report(env, batch_leaves, tree.root)
-        with reverts("EnforcedPause"):
+        other_leaves = leaves(env, 2)
+        other = batch_report(env, other_leaves, MerkleTree(other_leaves).root)
+        with reverts("XcrControllerPaused"):
             env.admin.submit_batch(other, signed(env, other))
         leaf = batch_leaves[0]
-        with reverts("EnforcedPause"):
+        with reverts("XcrControllerPaused"):
             env.admin.claim_asset_receipt(batch.token_id, leaf, tree.proof(leaf))
         with reverts("AccessControlUnauthorizedAccount"):
             env.stranger.unpause()
+        with reverts("XcrControllerPaused"):
+            env.admin.pause()
+        assert env.admin.controller.functions.paused().call() is True
     finally:
+        env.admin.unpause()
+    with reverts("XcrControllerNotPaused"):
         env.admin.unpause()
     assert env.admin.submit_single(report, signed(env, report)).token_id

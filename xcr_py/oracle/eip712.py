@@ -64,7 +64,6 @@ BATCH_REPORT_FIELDS: tuple[tuple[str, str], ...] = (
     ("grossMg", "uint64"),
     ("ratioBps", "uint32"),
     ("creditBatch", "uint32"),
-    ("nonce", "uint64"),
     ("deadline", "uint64"),
 )
 LEAF_FIELDS: tuple[tuple[str, str], ...] = (
@@ -111,7 +110,6 @@ _ATTR: dict[str, str] = {
     "root": "root",
     "owner": "owner",
     "leafCount": "leaf_count",
-    "nonce": "nonce",
 }
 
 
@@ -181,7 +179,10 @@ class MeteringReport(_Struct):
 
 @dataclass(frozen=True)
 class BatchReport(_Struct):
-    """A batch report: Merkle root over ``leaf_count`` leaves, their summed energy and emissions."""
+    """A batch report: Merkle root over ``leaf_count`` leaves, their summed energy and emissions.
+
+    The root is the report's id: one settlement per set of leaves.
+    """
 
     root: bytes
     receipt_digest: bytes
@@ -191,7 +192,6 @@ class BatchReport(_Struct):
     gross_mg: int
     ratio_bps: int
     credit_batch: int
-    nonce: int
     deadline: int
 
     FIELDS = BATCH_REPORT_FIELDS
