@@ -140,3 +140,11 @@ def test_file_cid_matches_bytes_cid(tmp_path) -> None:  # type: ignore[no-untype
     assert file_cid(path) == bytes_cid(data)
     assert file_cid(path, cid_version=0) == bytes_cid(data, cid_version=0)
     assert str(file_cid(path, cid_version=0)).startswith("Qm")
+
+
+def test_public_surface() -> None:
+    import xcr_py.content as content
+
+    for name in content.__all__:
+        assert getattr(content, name) is not None
+    assert content.KuboStore.__name__ == "KuboStore"

@@ -96,16 +96,16 @@ class _Cbor:
         if major == 4:
             return [self.item() for _ in range(n)]
         if major == 5:
-            out = {}
+            out: dict[object, object] = {}
             for _ in range(n):
                 key = self.item()
                 out[key] = self.item()
             return out
         if major == 6 and n == 42:
-            raw = self.item()
-            if not isinstance(raw, bytes) or not raw.startswith(b"\x00"):
+            tagged = self.item()
+            if not isinstance(tagged, bytes) or not tagged.startswith(b"\x00"):
                 raise ContentError("CAR header: malformed CID (tag 42)")
-            return ("cid", raw[1:])
+            return ("cid", tagged[1:])
         raise ContentError(f"CAR header: unsupported CBOR major type {major}")
 
 

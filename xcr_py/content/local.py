@@ -36,7 +36,13 @@ from xcr_py.content.blocks import (
 from xcr_py.content.car import read_car, write_car_block, write_car_header
 from xcr_py.content.cid import cid_from_binary, iter_chunks
 from xcr_py.content.store import BlockStore, CidLike
-from xcr_py.content.unixfs import CHUNK_SIZE, FileDagBuilder, decode_pbnode, unixfs_file_data
+from xcr_py.content.unixfs import (
+    CHUNK_SIZE,
+    FileDagBuilder,
+    PbNode,
+    decode_pbnode,
+    unixfs_file_data,
+)
 from xcr_py.errors import BlockCorrupted, ContentError, InputError
 
 __all__ = ["LocalStore"]
@@ -291,7 +297,7 @@ class LocalStore(BlockStore):
         return [cid_from_binary(r) for r in roots]
 
 
-def _decode(cid: bytes, data: bytes):  # type: ignore[no-untyped-def]
+def _decode(cid: bytes, data: bytes) -> PbNode:
     try:
         return decode_pbnode(data)
     except ValueError as exc:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "CHUNK_SIZE",
@@ -70,6 +71,7 @@ BlockSink = Callable[[bytes, bytes], None]
 """Called with ``(binary CID, block bytes)`` for every block the builder makes, leaves first."""
 
 
+@lru_cache(maxsize=4096)  # the same few sizes (chunk size, Tsizes) recur on every node
 def varint(n: int) -> bytes:
     """Unsigned LEB128 (protobuf varint) encoding of ``n >= 0``."""
     out = bytearray()
