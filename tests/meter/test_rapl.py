@@ -20,7 +20,10 @@ def _zone(root: Path, name: str, label: str, energy_uj: int, max_uj: int) -> Pat
 
 
 def _set(zone: Path, energy_uj: int) -> None:
-    (zone / "energy_uj").write_text(f"{energy_uj}\n")
+    # Atomic replace, as sysfs reads never see a half-written value.
+    tmp = zone / "energy_uj.tmp"
+    tmp.write_text(f"{energy_uj}\n")
+    tmp.replace(zone / "energy_uj")
 
 
 @pytest.fixture
@@ -75,3 +78,17 @@ def test_value_above_range_is_an_error(sysfs, fake_clock):
     with pytest.raises(MeterError, match=r"exceeds max_energy_range_uj"):
         meter.end_window("x")
     meter.close()
+
+
+def test_reader_thread_sees_wraps_between_events(tmp_path):
+    import time
+
+    zone = _zone(tmp_path, "intel-rapl:0", "package-0", 0, 1_000_000)  # wraps every 1 J
+    meter = Meter([RaplBackend(tmp_path)])
+    meter.begin_window("long")
+    for raw in (600_000, 200_000, 800_000, 400_000):  # three wraps, 600 mJ each step
+        _set(zone, raw)
+        time.sleep(0.3)  # the reader thread polls every 50 ms
+    result = meter.end_window("long")
+    meter.close()
+    assert result.devices[0].energy_mj == 2_400

@@ -114,7 +114,9 @@ class Meter:
         self._keeper: threading.Thread | None = None
         intervals = [c.max_read_interval_s for c in self._channels if c.max_read_interval_s]
         if intervals:
-            self._keeper = threading.Thread(target=self._keep_reading, args=(min(intervals),),
+            # Floor: never poll faster than 20 Hz, whatever a tiny counter range suggests.
+            period = max(min(intervals), 0.05)
+            self._keeper = threading.Thread(target=self._keep_reading, args=(period,),
                                             name="xcr-meter-keeper", daemon=True)
             self._keeper.start()
 
@@ -136,7 +138,9 @@ class Meter:
                 with self._lock:
                     self._sync()
             except MeterError:
-                return  # the next begin/end will raise the same error to the caller
+                # _sync reads everything before changing state, so a failed round loses
+                # nothing; a lasting fault surfaces at the caller's next begin/end.
+                continue
 
     def _sync(self) -> tuple[float, list[int], list[float]]:
         """Read every counter and share the energy since the last event. Caller holds the lock.
