@@ -200,3 +200,43 @@ def test_plan_on_other_data_dir(tmp_path: Path) -> None:
     assert out["sources"]["XX"] == "persistence of file XX_2023_hourly.csv"
     a = out["assignments"][0]
     assert a["start"] >= "2023-01-04T00:00:00+00:00" and a["end"] <= "2023-01-05T00:00:00+00:00"
+
+
+def test_plan_exact_method(tmp_path: Path, jobs_file: Path) -> None:
+    doc = json.loads(json.dumps(JOBS))
+    for j in doc["jobs"]:
+        j["duration_h"] = 1
+    path = tmp_path / "unit.json"
+    path.write_text(json.dumps(doc))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "schedule",
+            "plan",
+            str(path),
+            "--method",
+            "exact",
+            "--forecast",
+            "perfect",
+            "--z",
+            "0",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    exact = json.loads(result.output)
+    assert {a["job"] for a in exact["assignments"]} == {"trailer-4k", "thumbs", "urgent"}
+    greedy = json.loads(
+        CliRunner()
+        .invoke(cli, ["schedule", "plan", str(path), "--forecast", "perfect", "--z", "0", "--json"])
+        .output
+    )
+    assert exact["saving_vs_run_now"]["planned_mg"] <= greedy["saving_vs_run_now"]["planned_mg"]
+    result = CliRunner().invoke(
+        cli,
+        ["schedule", "plan", str(tmp_path / "unit.json"), "--method", "exact", "--region", "DE"],
+    )
+    assert result.exit_code == 0  # trailer/urgent in DE; thumbs (GB only) reported infeasible
+    assert "infeasible thumbs" in result.output
+    bad = CliRunner().invoke(cli, ["schedule", "plan", str(jobs_file), "--method", "exact"])
+    assert bad.exit_code == 2 and "single-hour, single-GPU" in bad.output

@@ -241,6 +241,13 @@ def register(cli: click.Group) -> None:
         help="Move only when the expected saving exceeds z sigmas of forecast error.",
     )
     @click.option("--seed", default=0, show_default=True, help="Seed of the day-ahead noise.")
+    @click.option(
+        "--method",
+        type=click.Choice(["greedy", "exact"]),
+        default="greedy",
+        show_default=True,
+        help="exact: optimal min-cost assignment, single-hour single-GPU jobs only.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Emit JSON.")
     def plan_command(
         jobs_file: Path,
@@ -250,6 +257,7 @@ def register(cli: click.Group) -> None:
         sigma_pct: float,
         z: float,
         seed: int,
+        method: str,
         as_json: bool,
     ) -> None:
         """Plan JOBS_FILE and show the expected saving versus running everything now."""
@@ -261,7 +269,15 @@ def register(cli: click.Group) -> None:
         now = spec.now or min(j.earliest for j in spec.jobs)
         until = max(j.deadline for j in spec.jobs) + HOUR
         forecasts = forecasts_from_series(series, now, until, kind, sigma_pct=sigma_pct, seed=seed)
-        result = plan(spec.jobs, spec.capacity, forecasts, now=now, pue_milli=spec.pue_milli, z=z)
+        result = plan(
+            spec.jobs,
+            spec.capacity,
+            forecasts,
+            now=now,
+            pue_milli=spec.pue_milli,
+            z=z,
+            method=method,
+        )
         if as_json:
             click.echo(json.dumps(plan_to_json(result, kind), indent=2))
         else:

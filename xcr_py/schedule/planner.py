@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from xcr_py.errors import InputError, ScheduleError
+from xcr_py.schedule.exact import min_cost_assignment
 from xcr_py.schedule.forecast import Forecast
 from xcr_py.schedule.model import Assignment, Infeasible, Job, Plan, Saving, window_emissions_mg
 from xcr_py.units import MJ_PER_KWH, PUE_SCALE
@@ -272,6 +273,7 @@ def plan(
     z: float = DEFAULT_Z,
     intensity_basis: str = INTENSITY_BASIS,
     committed: Iterable[Assignment] = (),
+    method: str = "greedy",
 ) -> Plan:
     """Place ``jobs`` to minimise expected emissions under deadlines and capacity.
 
@@ -288,6 +290,8 @@ def plan(
         intensity_basis: what the forecast values are, recorded in the plan.
         committed: assignments of earlier plans still holding GPUs (a render queue planning
             jobs one at a time passes what it has already scheduled).
+        method: ``"greedy"`` (any jobs; fast) or ``"exact"`` (single-hour, single-GPU jobs;
+            a min-cost assignment, optimal under capacity; for small and medium queues).
 
     Returns:
         A :class:`Plan`: an assignment per placed job, every other job in ``infeasible``.
@@ -299,6 +303,8 @@ def plan(
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise InputError("jobs", f"job ids must be unique; {dup!r} repeats")
+    if method not in ("greedy", "exact"):
+        raise InputError("method", f"must be 'greedy' or 'exact', got {method!r}")
     if not (math.isfinite(z) and z >= 0):
         raise InputError("z", f"must be finite and >= 0, got {z!r}")
     if now is not None and now.utcoffset() is None:
@@ -313,7 +319,17 @@ def plan(
     capacity_array = _capacity_array(grid, capacity, jobs, committed)
 
     baseline = _run_now(grid, slotted, capacity_array.copy())
-    free = capacity_array
+    if method == "greedy":
+        chosen, infeasible = _greedy(grid, slotted, capacity_array, z)
+    else:
+        chosen, infeasible = _exact(grid, slotted, capacity_array, baseline, z)
+    return _assemble(grid, jobs, chosen, baseline, infeasible, items, intensity_basis)
+
+
+def _greedy(
+    grid: _Grid, slotted: list[_Slotted], free: np.ndarray, z: float
+) -> tuple[dict[int, tuple[int, int, bool]], list[Infeasible]]:
+    """Jobs in priority order, each in its cheapest free window if the move clears the bar."""
     chosen: dict[int, tuple[int, int, bool]] = {}
     infeasible: list[Infeasible] = []
     for s in sorted(slotted, key=_priority):
@@ -333,8 +349,54 @@ def plan(
         row, start = int(s.rows[pick[0]]), s.first + pick[1]
         chosen[s.index] = (row, start, moved)
         _occupy(free, row, start, s.job)
+    return chosen, infeasible
 
-    return _assemble(grid, jobs, chosen, baseline, infeasible, items, intensity_basis)
+
+def _exact(
+    grid: _Grid,
+    slotted: list[_Slotted],
+    free: np.ndarray,
+    baseline: dict[int, tuple[int, int]],
+    z: float,
+) -> tuple[dict[int, tuple[int, int, bool]], list[Infeasible]]:
+    """Min-cost assignment of single-hour, single-GPU jobs; the move bar becomes a penalty.
+
+    A window other than the job's run-now window costs ``z`` sigmas of the forecast error of
+    the difference on top of its expected emissions, so a lone job moves exactly when the
+    greedy would, and jointly the total is optimal.
+    """
+    for s in slotted:
+        if s.job.duration_h != 1 or s.job.gpus != 1:
+            raise InputError(
+                f"jobs[{s.job.id!r}]",
+                f"method 'exact' takes single-hour, single-GPU jobs; got {s.job.duration_h} h, "
+                f"{s.job.gpus} GPU(s)",
+            )
+    candidates: list[list[tuple[int, int, float]]] = []
+    raws = []
+    for s in slotted:
+        costs, raw = _window_costs(grid, free, s)
+        raws.append(raw)
+        kwh = s.job.energy_mj / MJ_PER_KWH
+        base = baseline.get(s.index)
+        options = []
+        for k, offset in zip(*np.nonzero(np.isfinite(costs)), strict=True):
+            row, hour = int(s.rows[k]), s.first + int(offset)
+            penalty = 0.0
+            if base is not None and (row, hour) != base:
+                penalty = z * grid.sigma_pair(base[0], row)
+            options.append((row, hour, kwh * (float(costs[k, offset]) + penalty)))
+        candidates.append(options)
+    placed = min_cost_assignment(candidates, free)
+    chosen: dict[int, tuple[int, int, bool]] = {}
+    infeasible: list[Infeasible] = []
+    for s, raw in zip(slotted, raws, strict=True):
+        if s.index in placed:
+            row, hour = placed[s.index]
+            chosen[s.index] = (row, hour, baseline.get(s.index) not in (None, (row, hour)))
+        else:
+            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw)))
+    return chosen, infeasible
 
 
 def _hourly(grid: _Grid, row: int, start: int, duration: int) -> tuple[int, ...]:
