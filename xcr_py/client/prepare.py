@@ -1,0 +1,231 @@
+"""From a closed energy window and the asset bytes to a pinned receipt (the worker's first job).
+
+Steps, all off the render's critical path: content-address and pin the asset, compute the SCI
+footprint with the configured factors, choose the credit batch, build the receipt (exact
+on-chain integers inside), pin its canonical bytes. The result carries what the outbox row and
+the signed report need, so settlement never re-reads the asset.
+
+The asset digest is the sha2-256 digest inside the asset's CIDv1 (what the contract and the
+receipt token id use). For assets up to one 256 KiB chunk it equals sha256 of the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from xcr_py import units
+from xcr_py.client.credit import CreditSelector
+from xcr_py.config import FootprintConfig
+from xcr_py.content.store import BlockStore
+from xcr_py.content.unixfs import CHUNK_SIZE
+from xcr_py.errors import ConfigError, InputError
+from xcr_py.footprint import (
+    ConstantIntensity,
+    EmbeddedIntensity,
+    Factor,
+    Footprint,
+    IntensityProvider,
+    compute_footprint,
+    device_share,
+    energy_factor_from_window,
+    site_pue,
+)
+from xcr_py.footprint.sci import INTENSITY_UNITS_MG, MASS_UNITS_MG
+from xcr_py.meter.window import EnergyWindow
+from xcr_py.receipt import build_receipt, receipt_bytes, receipt_cid
+
+__all__ = ["AssetJob", "FootprintSettings", "Prepared", "Preparer"]
+
+
+@dataclass(frozen=True)
+class AssetJob:
+    """One generated asset and its energy window, as the tracker hands it to the worker.
+
+    ``asset`` is the bytes themselves or a path to a regular file.
+    """
+
+    key: str
+    window: EnergyWindow
+    asset: bytes | Path
+    model: str
+    media_type: str
+    creator: str
+    campaign: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A pinned asset and receipt, ready for the outbox (``pinned`` state)."""
+
+    key: str
+    asset_digest: bytes
+    asset_cid: str
+    receipt_cid: str
+    receipt_digest: bytes
+    receipt_bytes: bytes
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FootprintSettings:
+    """The factors every asset of one tracker uses (from the ``[footprint]`` config section).
+
+    Args:
+        intensity: grid-intensity provider.
+        zone: zone passed to the provider (``None`` for a constant).
+        pue: facility PUE factor (ratio).
+        device_class: embodied-table device class, or ``None`` to leave embodied out
+            (the receipt then shows a declared 0).
+        ratio_bps: carbon-to-removal ratio, basis points.
+    """
+
+    intensity: IntensityProvider
+    zone: str | None
+    pue: Factor
+    device_class: str | None
+    ratio_bps: int
+
+    @classmethod
+    def from_config(cls, config: FootprintConfig, *, policy_ratio_bps: int = 0,
+                    intensity: IntensityProvider | None = None) -> FootprintSettings:
+        """Settings from ``[footprint]``; the ratio is raised to the on-chain policy minimum.
+
+        Raises:
+            ConfigError: neither a zone, a constant intensity nor a provider is given.
+        """
+        if intensity is None:
+            if config.zone is not None:
+                intensity = EmbeddedIntensity()
+            elif config.intensity_mg_per_kwh is not None:
+                intensity = ConstantIntensity(
+                    Decimal(config.intensity_mg_per_kwh) / 1000,
+                    source="xcr.toml footprint.intensity_mg_per_kwh (declared)")
+            else:
+                raise ConfigError("footprint.zone (from defaults): set footprint.zone or "
+                                  "footprint.intensity_mg_per_kwh; there is no default grid")
+        pue = site_pue(Decimal(config.pue_milli) / units.PUE_SCALE,
+                       source="xcr.toml footprint.pue_milli (declared by the site)")
+        return cls(intensity, config.zone, pue, config.device_class,
+                   max(config.ratio_bps, policy_ratio_bps))
+
+    def footprint(self, window: EnergyWindow) -> Footprint:
+        """The SCI footprint of one window with these factors."""
+        when = window.started_at if window.started_at.tzinfo else None
+        embodied = None if self.device_class is None else device_share(
+            self.device_class, window.duration_s)
+        return compute_footprint(energy_factor_from_window(window),
+                                 self.intensity.intensity(self.zone, when), self.pue, embodied)
+
+
+def _receipt_factor(f: Factor, unit: str, scale: int) -> dict[str, Any]:
+    """A footprint factor in the receipt's unit (``scale`` = mg per unit of ``f``, / 1000)."""
+    def conv(v: Decimal) -> float:
+        return float(v * scale / 1000)
+
+    return {"value": conv(f.value), "unit": unit, "source": f.source[:256],
+            "method": f.method, "interval": {"low": conv(f.low), "high": conv(f.high)}}
+
+
+class Preparer:
+    """Turns :class:`AssetJob` into :class:`Prepared` (pins asset and receipt).
+
+    Args:
+        store: where asset and receipt are pinned.
+        settings: footprint factors and ratio.
+        credits: chooses the credit batch the receipt names.
+        oracle_addresses: the quorum's addresses (ascending) and ``threshold``.
+    """
+
+    def __init__(self, store: BlockStore, settings: FootprintSettings, credits: CreditSelector,
+                 oracle_addresses: tuple[str, ...], threshold: int) -> None:
+        self.store = store
+        self.settings = settings
+        self.credits = credits
+        self._oracle = {"addresses": list(oracle_addresses), "threshold": threshold}
+
+    def _pin_asset(self, asset: bytes | Path) -> tuple[Any, str, int]:
+        if isinstance(asset, bytes | bytearray | memoryview):
+            data = bytes(asset)
+            cid = self.store.put_bytes(data)
+            # One raw block: the CID digest is sha256 of the bytes; skip hashing twice.
+            sha = cid.raw_digest.hex() if len(data) <= CHUNK_SIZE else \
+                hashlib.sha256(data).hexdigest()
+            return cid, sha, len(data)
+        path = Path(asset)
+        if not path.is_file():
+            raise InputError("asset", f"must be bytes or a readable file, got {str(path)!r}")
+        cid = self.store.put_file(path)
+        size = path.stat().st_size
+        if size <= CHUNK_SIZE:
+            return cid, cid.raw_digest.hex(), size
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return cid, digest.hexdigest(), size
+
+    def prepare(self, job: AssetJob) -> Prepared:
+        """Pin the asset, build and pin the receipt; nothing is written to the outbox here.
+
+        Raises:
+            InputError / ReceiptInvalid: a bad asset or metadata (names the field).
+            ContentError / StoreUnavailable: the store failed.
+            NoEligibleCredits: no credit batch can cover the asset.
+        """
+        cid, sha, size = self._pin_asset(job.asset)
+        window = job.window
+        fp = self.settings.footprint(window)
+        ratio = self.settings.ratio_bps
+        # Reserve with a 1 g margin: the receipt's own integer rounding may differ by a mg.
+        needed_g = units.grams_to_retire(units.required_removal_mg(fp.gross_mg, ratio)) + 1
+        credit = self.credits.reserve(needed_g)
+        gpu_mj = window.by_kind("gpu")
+        energy = {
+            "gpu_j": gpu_mj / 1000, "cpu_j": (window.energy_mj - gpu_mj) / 1000,
+            "window_s": window.duration_s, "method": window.method,
+            "sources": [f"{d.device}:{d.source}" for d in window.devices],
+            "uncertainty": {"low": window.low_mj / 1000, "high": window.high_mj / 1000},
+        }
+        factors = {
+            "intensity": _receipt_factor(fp.intensity, "gCO2e/kWh",
+                                         INTENSITY_UNITS_MG[fp.intensity.unit]),
+            "pue": _receipt_factor(fp.pue, "1", 1000),
+            "embodied": _receipt_factor(fp.embodied, "gCO2e", MASS_UNITS_MG[fp.embodied.unit]),
+        }
+        asset = {"cid": str(cid), "sha256": sha, "media_type": job.media_type, "bytes": size,
+                 "model": job.model, "creator": job.creator}
+        if job.campaign is not None:
+            asset["campaign"] = job.campaign
+        schedule = None
+        if self.settings.zone is not None and window.started_at.tzinfo is not None:
+            hour = window.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+            schedule = {"hour": hour, "zone": self.settings.zone,
+                        "intensity_mg_per_kwh": fp.onchain().intensity_mg_per_kwh}
+        receipt = build_receipt(asset=asset, energy=energy, factors=factors, ratio_bps=ratio,
+                                credit=credit.receipt_part(), oracle=self._oracle,
+                                created=datetime.now(UTC), schedule=schedule)
+        data = receipt_bytes(receipt)
+        rcid = self.store.put_bytes(data)
+        if rcid != receipt_cid(data):  # a store that chunks differently would break the digest
+            raise InputError("store", f"returned {rcid} for the receipt, expected "
+                             f"{receipt_cid(data)}")
+        e = receipt.emissions
+        payload = {
+            "key": job.key, "creator": job.creator, "media_type": job.media_type,
+            "model": job.model, "campaign": job.campaign, "params": dict(job.params),
+            "asset_cid": str(cid), "receipt_cid": str(rcid), "bytes": size,
+            "energy_mj": e.energy_mj, "intensity_mg_per_kwh": e.intensity_mg_per_kwh,
+            "pue_milli": e.pue_milli, "embodied_mg": e.embodied_mg, "gross_mg": e.gross_mg,
+            "ratio_bps": ratio, "required_mg": receipt.removal.required_mg,
+            "credit_batch": credit.batch.batch_id, "energy_method": window.method,
+            "footprint_method": fp.method,
+        }
+        return Prepared(job.key, bytes(cid.raw_digest), str(cid), str(rcid),
+                        hashlib.sha256(data).digest(), data, payload)

@@ -1,0 +1,336 @@
+"""The settlement worker: drives outbox rows from ``pinned`` to ``confirmed`` on chain.
+
+Single mode: one EIP-712 ``MeteringReport`` per asset, signed by the oracle quorum, one
+``submitSingle`` transaction, confirmed with the asset's receipt token id.
+
+Batch mode: up to ``batch_size`` pinned assets (or whatever waited ``max_delay_s``) become one
+Merkle batch: a :class:`~xcr_py.oracle.eip712.Leaf` per asset, the tree, one pinned proof
+document per asset (``xcr.proof/1``) and one pinned batch document (``xcr.batch/1``, canonical
+JSON listing every leaf's asset, receipt and proof CIDs), a signed ``BatchReport`` whose
+receipt digest is that document's sha256, one ``submitBatch``; every asset is confirmed with
+the batch token id and keeps its inclusion proof in the outbox.
+
+Crash safety: each outbox transition is committed before the next side effect. A row found in
+``signed`` or ``submitted`` that this process did not sign itself may already be on chain, so
+the chain is read first (the asset's token for single mode, the batch token id, the Merkle root
+with the top bit set, for batch mode) and the row is confirmed with the transaction that
+minted it instead of being sent again.
+
+Errors: a :class:`~xcr_py.errors.ContractRevert` is permanent (row ``failed`` with the decoded
+custom error name and arguments); connection and store errors back off with jitter (the
+outbox's :class:`~xcr_py.oracle.outbox.RetryPolicy`) and fail as ``RetriesExhausted`` at the
+limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any, Literal, TypeVar
+
+from xcr_py.chain.gateway import XcrGateway
+from xcr_py.client.onchain import asset_token_id, batch_token_id, settling_tx
+from xcr_py.content.canonical import canonical_json
+from xcr_py.content.store import BlockStore
+from xcr_py.errors import (
+    ChainError,
+    ContentError,
+    ContractRevert,
+    InputError,
+    OracleError,
+    StoreUnavailable,
+    XcrError,
+)
+from xcr_py.oracle.eip712 import BatchReport, Leaf, MerkleTree, MeteringReport, typed_data
+from xcr_py.oracle.keys import OracleQuorum
+from xcr_py.oracle.outbox import Batch, Item, Outbox
+
+__all__ = ["AssetNotPinned", "Mode", "Settler", "classify"]
+
+Mode = Literal["single", "batch"]
+R = TypeVar("R", MeteringReport, BatchReport)
+
+_ALREADY = "CarbonReceiptAlreadyIssued"
+_BYTES_FIELDS = {"asset_digest", "receipt_digest", "root"}
+
+
+class AssetNotPinned(OracleError):
+    """A ``pending`` row whose asset or receipt is not in the store (cannot be rebuilt)."""
+
+
+def classify(exc: BaseException) -> tuple[bool, str, tuple[Any, ...]]:
+    """``(permanent, error_name, error_args)`` for an exception raised while settling.
+
+    Reverts and bad input are permanent; connection, store and unknown errors are transient
+    (retried with backoff, bounded by the retry policy).
+    """
+    if isinstance(exc, ContractRevert):
+        return True, exc.name, tuple(exc.error_args)
+    if isinstance(exc, StoreUnavailable | TimeoutError | ConnectionError):
+        return False, type(exc).__name__, (str(exc)[:300],)
+    if isinstance(exc, ChainError | ContentError):
+        return False, type(exc).__name__, (str(exc)[:300],)
+    if isinstance(exc, XcrError | ValueError | TypeError | KeyError):
+        return True, type(exc).__name__, (str(exc)[:300],)
+    return False, type(exc).__name__, (str(exc)[:300],)
+
+
+def _report(cls: type[R], data: Mapping[str, Any]) -> R:
+    names = {f.name for f in fields(cls)}
+    values = {k: bytes.fromhex(v[2:]) if k in _BYTES_FIELDS else v
+              for k, v in data.items() if k in names}
+    return cls(**values)
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+class Settler:
+    """Drives one outbox to the chain. Not thread-safe: one settler per outbox, one thread.
+
+    Args:
+        outbox: the durable outbox.
+        gateway: the deployment, sending from the submitter key.
+        quorum: the oracle keys that sign reports (k of n).
+        store: where batch and proof documents are pinned.
+        mode: ``"single"`` or ``"batch"``.
+        batch_size: most assets per Merkle batch.
+        max_delay_s: a partial batch is settled once its oldest asset waited this long.
+        owner: owner of batch receipts (default: the submitting account).
+        deadline_s: report lifetime; the contract rejects a report after its deadline.
+        clock: seconds since the epoch.
+    """
+
+    def __init__(self, outbox: Outbox, gateway: XcrGateway, quorum: OracleQuorum,
+                 store: BlockStore, *, mode: Mode = "batch", batch_size: int = 64,
+                 max_delay_s: float = 30.0, owner: str | None = None,
+                 deadline_s: int = 86_400, clock: Callable[[], float] = time.time) -> None:
+        if mode not in ("single", "batch"):
+            raise InputError("mode", f"must be 'single' or 'batch', got {mode!r}")
+        if batch_size < 1:
+            raise InputError("batch_size", f"must be >= 1, got {batch_size}")
+        self.outbox = outbox
+        self.gateway = gateway
+        self.quorum = quorum
+        self.store = store
+        self.mode: Mode = mode
+        self.batch_size = batch_size
+        self.max_delay_s = max_delay_s
+        self.owner = owner or gateway.sender.address
+        self.deadline_s = deadline_s
+        self._clock = clock
+        self._domain = gateway.domain
+        # Rows this process signed and has not sent yet: they cannot be on chain already.
+        self._fresh_items: set[bytes] = set()
+        self._fresh_batches: set[int] = set()
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def step(self, *, force: bool = False, limit: int = 512) -> int:
+        """One pass over due work; returns how many rows or batches moved.
+
+        ``force`` settles partial batches now (used by ``flush``).
+        """
+        n = self._resume_pending(limit)
+        if self.mode == "single":
+            for item in self.outbox.due("pinned", limit):
+                n += self._guard_item(item, self._sign_single)
+            for state in ("signed", "submitted"):
+                for item in self.outbox.due(state, limit):  # type: ignore[arg-type]
+                    n += self._guard_item(item, self._submit_single)
+        else:
+            n += self._form_batches(force, limit)
+            for batch in self.outbox.due_batches("open", limit):
+                n += self._guard_batch(batch, self._sign_batch)
+            for state in ("signed", "submitted"):
+                for batch in self.outbox.due_batches(state, limit):  # type: ignore[arg-type]
+                    n += self._guard_batch(batch, self._submit_batch)
+        return n
+
+    def _guard_item(self, item: Item, action: Callable[[Item], None]) -> int:
+        try:
+            action(item)
+        except Exception as exc:  # classified and recorded, never swallowed
+            permanent, name, args = classify(exc)
+            self._fresh_items.discard(item.asset_digest)
+            if permanent:
+                self.outbox.fail(item.asset_digest, error_name=name, error_args=args)
+            else:
+                self.outbox.retry_later(item.asset_digest, f"{name}: {args[0] if args else ''}")
+            return 0
+        return 1
+
+    def _guard_batch(self, batch: Batch, action: Callable[[Batch], None]) -> int:
+        try:
+            action(batch)
+        except Exception as exc:
+            permanent, name, args = classify(exc)
+            self._fresh_batches.discard(batch.batch_id)
+            if permanent:
+                self.outbox.fail_batch(batch.batch_id, error_name=name, error_args=args)
+            else:
+                self.outbox.retry_batch_later(batch.batch_id,
+                                              f"{name}: {args[0] if args else ''}")
+            return 0
+        return 1
+
+    # -- pending (crash between enqueue and pinned) ----------------------------------------
+
+    def _resume_pending(self, limit: int) -> int:
+        n = 0
+        for item in self.outbox.due("pending", limit):
+            n += self._guard_item(item, self._finish_pinning)
+        return n
+
+    def _finish_pinning(self, item: Item) -> None:
+        """A ``pending`` row left by a crash: its asset and receipt were pinned before enqueue."""
+        p = item.payload
+        if not (self.store.has(p["asset_cid"]) and self.store.has(p["receipt_cid"])):
+            raise AssetNotPinned(f"asset {p['asset_cid']} or receipt {p['receipt_cid']} is "
+                                 "missing from the store after a crash")
+        data = self.store.get(p["receipt_cid"])
+        self.store.pin(p["asset_cid"])
+        self.store.pin(p["receipt_cid"])
+        self.outbox.mark_pinned(item.asset_digest, asset_cid=p["asset_cid"],
+                                receipt_cid=p["receipt_cid"],
+                                receipt_digest=hashlib.sha256(data).digest(), receipt_bytes=data)
+
+    # -- single mode -----------------------------------------------------------------------
+
+    def _deadline(self) -> int:
+        return int(self._clock()) + self.deadline_s
+
+    def _sign_single(self, item: Item) -> None:
+        p = item.payload
+        assert item.receipt_digest is not None  # the outbox requires it from pinned on
+        report = MeteringReport(
+            asset_digest=item.asset_digest, receipt_digest=item.receipt_digest,
+            creator=p["creator"], energy_mj=p["energy_mj"],
+            intensity_mg_per_kwh=p["intensity_mg_per_kwh"], pue_milli=p["pue_milli"],
+            embodied_mg=p["embodied_mg"], gross_mg=p["gross_mg"], ratio_bps=p["ratio_bps"],
+            credit_batch=p["credit_batch"], deadline=self._deadline())
+        signed = self.quorum.sign_typed_data(typed_data(report, self._domain))
+        self.outbox.mark_signed(item.asset_digest, report=report.to_dict(),
+                                signatures=[s.signature for s in signed])
+        self._fresh_items.add(item.asset_digest)
+
+    def _confirm_from_chain(self, item: Item, token: int) -> bool:
+        """Confirm ``item`` if its receipt token already exists; False if it does not."""
+        if not self.gateway.receipt_exists(token):
+            return False
+        record = self.gateway.sender.call(
+            lambda: self.gateway.receipts.functions.record(token).call())
+        if bytes(record[0]) != item.receipt_digest:
+            # Another receipt settled this asset (another worker, another run): not ours.
+            raise ContractRevert("AssetAlreadySettled", (token, _hex(bytes(record[0]))))
+        self.outbox.mark_confirmed(item.asset_digest, token_id=token,
+                                   tx_hash=settling_tx(self.gateway, token))
+        return True
+
+    def _submit_single(self, item: Item) -> None:
+        assert item.report is not None
+        token = asset_token_id(item.asset_digest)
+        fresh = item.asset_digest in self._fresh_items and item.state == "signed"
+        self._fresh_items.discard(item.asset_digest)
+        if not fresh and self._confirm_from_chain(item, token):
+            return
+        report = _report(MeteringReport, item.report)
+        try:
+            settled = self.gateway.submit_single(report, item.signatures)
+        except ContractRevert as exc:
+            if exc.name == _ALREADY and self._confirm_from_chain(item, token):
+                return
+            raise
+        self.outbox.mark_submitted(item.asset_digest, tx_hash=settled.tx.tx_hash)
+        self.outbox.mark_confirmed(item.asset_digest, token_id=settled.token_id)
+
+    # -- batch mode ------------------------------------------------------------------------
+
+    def _form_batches(self, force: bool, limit: int) -> int:
+        waiting = self.outbox.due("pinned", max(limit, self.batch_size * 8), unbatched=True)
+        groups: dict[tuple[int, int], list[Item]] = {}
+        for item in waiting:
+            key = (int(item.payload["credit_batch"]), int(item.payload["ratio_bps"]))
+            groups.setdefault(key, []).append(item)
+        now = self._clock()
+        made = 0
+        for members in groups.values():
+            members.sort(key=lambda i: i.created_at)
+            while members and (len(members) >= self.batch_size or force
+                               or now - members[0].created_at >= self.max_delay_s):
+                chunk, members = members[:self.batch_size], members[self.batch_size:]
+                self.outbox.create_batch([i.asset_digest for i in chunk])
+                made += 1
+        return made
+
+    def _sign_batch(self, batch: Batch) -> None:
+        items = [self.outbox.get(d) for d in batch.leaves]
+        first = items[0].payload
+        leaves = [Leaf(asset_digest=i.asset_digest, receipt_digest=i.receipt_digest or b"",
+                       creator=i.payload["creator"], energy_mj=i.payload["energy_mj"],
+                       gross_mg=i.payload["gross_mg"]) for i in items]
+        tree = MerkleTree(leaves)
+        root = tree.root
+        proofs = {leaf.asset_digest: tree.proof(leaf) for leaf in leaves}
+        entries = []
+        for index, (item, leaf) in enumerate(zip(items, leaves, strict=True)):
+            proof_doc = {
+                "schema": "xcr.proof/1", "root": _hex(root), "leaf_index": index,
+                "asset_cid": item.asset_cid, "receipt_cid": item.receipt_cid,
+                "leaf": {"asset_digest": _hex(leaf.asset_digest),
+                         "receipt_digest": _hex(leaf.receipt_digest),
+                         "creator": leaf.creator, "energy_mj": leaf.energy_mj,
+                         "gross_mg": leaf.gross_mg},
+                "proof": [_hex(h) for h in proofs[leaf.asset_digest]],
+            }
+            proof_cid = self.store.put_json(proof_doc)
+            entries.append({**proof_doc["leaf"], "asset_cid": item.asset_cid,  # type: ignore[dict-item]
+                            "receipt_cid": item.receipt_cid, "proof_cid": str(proof_cid)})
+        energy = sum(leaf.energy_mj for leaf in leaves)
+        gross = sum(leaf.gross_mg for leaf in leaves)
+        doc = {
+            "schema": "xcr.batch/1", "chain_id": self._domain.chain_id,
+            "controller": self.gateway.deployment.controller, "root": _hex(root),
+            "leaf_count": len(leaves), "energy_mj": energy, "gross_mg": gross,
+            "ratio_bps": first["ratio_bps"], "credit_batch": first["credit_batch"],
+            "leaves": entries,
+        }
+        data = canonical_json(doc, root="batch")
+        doc_cid = self.store.put_bytes(data)
+        report = BatchReport(root=root, receipt_digest=hashlib.sha256(data).digest(),
+                             owner=self.owner, leaf_count=len(leaves), energy_mj=energy,
+                             gross_mg=gross, ratio_bps=first["ratio_bps"],
+                             credit_batch=first["credit_batch"],
+                             deadline=self._deadline())
+        signed = self.quorum.sign_typed_data(typed_data(report, self._domain))
+        stored = {**report.to_dict(), "doc_cid": str(doc_cid),
+                  "token_id": str(batch_token_id(root)),
+                  "proof_cids": [e["proof_cid"] for e in entries]}
+        self.outbox.sign_batch(batch.batch_id, root=root, report=stored,
+                               signatures=[s.signature for s in signed], proofs=proofs)
+        self._fresh_batches.add(batch.batch_id)
+
+    def _submit_batch(self, batch: Batch) -> None:
+        assert batch.report is not None
+        token = int(batch.report["token_id"])
+        fresh = batch.batch_id in self._fresh_batches and batch.state == "signed"
+        self._fresh_batches.discard(batch.batch_id)
+        if not fresh and self.gateway.receipt_exists(token):
+            self.outbox.confirm_batch(batch.batch_id, token_id=token,
+                                      tx_hash=settling_tx(self.gateway, token))
+            return
+        report = _report(BatchReport, batch.report)
+        try:
+            settled = self.gateway.submit_batch(report, batch.signatures)
+        except ContractRevert as exc:
+            if exc.name == _ALREADY and self.gateway.receipt_exists(token):
+                self.outbox.confirm_batch(batch.batch_id, token_id=token,
+                                          tx_hash=settling_tx(self.gateway, token))
+                return
+            raise
+        # The chain's token id is the truth; it equals ``token`` (tests pin the derivation).
+        self.outbox.submit_batch(batch.batch_id, tx_hash=settled.tx.tx_hash)
+        self.outbox.confirm_batch(batch.batch_id, token_id=settled.token_id)
