@@ -3,6 +3,7 @@
 from xcr_py.chain.connect import EMBEDDED, connect, dev_private_keys, is_embedded
 from xcr_py.chain.contracts import RevertDecoder, Sender, TxResult, load_artifact
 from xcr_py.chain.deployment import Deployment, deploy, role_id
+from xcr_py.chain.embedded import EmbeddedChain
 from xcr_py.chain.gateway import (
     BATCH_BIT,
     CreditBatch,
@@ -20,6 +21,7 @@ __all__ = [
     "EMBEDDED",
     "CreditBatch",
     "Deployment",
+    "EmbeddedChain",
     "Receipt",
     "RemovalMethod",
     "Retirement",
