@@ -145,13 +145,11 @@ def build_receipt(
         "created": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
     try:
-        return Receipt.model_validate({k: _dump(v) for k, v in doc.items()})
+        # Parts are validated model instances already: pydantic takes them as they are
+        # and only the receipt-level checks (the arithmetic) run again.
+        return Receipt.model_validate(doc)
     except ValidationError as exc:
         raise _invalid(exc) from None
-
-
-def _dump(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
 
 
 def receipt_document(receipt: Receipt) -> dict[str, Any]:
