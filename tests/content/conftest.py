@@ -19,9 +19,14 @@ SIZES: dict[str, int] = {
     "chunk_plus_one": CHUNK_SIZE + 1,
     "one_mib": MIB,
     "ten_mib": 10 * MIB,
+    # exactly 174 leaves: one full node; one byte more: two levels, the second subtree a
+    # node with a single leaf
+    "full_level": MAX_LINKS * CHUNK_SIZE,
+    "full_level_plus_one": MAX_LINKS * CHUNK_SIZE + 1,
     # more than 174 leaves: the root is two levels above the leaves (~44 MiB)
     "two_level": MAX_LINKS * CHUNK_SIZE + 3 * CHUNK_SIZE + 12345,
 }
+_PATTERN = 4 * MIB + 7  # big files repeat a random block of odd length: no two chunks alike
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +36,9 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files = {}
     for name, size in SIZES.items():
         path = folder / f"{name}.bin"
-        path.write_bytes(random.Random(name).randbytes(size))
+        block = random.Random(name).randbytes(min(size, _PATTERN))
+        with path.open("wb") as f:
+            for start in range(0, size, len(block) or 1):
+                f.write(block[: size - start])
         files[name] = path
     return files

@@ -10,8 +10,18 @@ import pytest
 
 from xcr_py.content import file_cid, parse_cid
 
-V1_CASES = ["empty", "one_byte", "one_chunk", "chunk_plus_one", "one_mib", "ten_mib", "two_level"]
-V0_CASES = ["empty", "one_byte", "chunk_plus_one", "one_mib"]
+V1_CASES = [
+    "empty",
+    "one_byte",
+    "one_chunk",
+    "chunk_plus_one",
+    "one_mib",
+    "ten_mib",
+    "full_level",
+    "full_level_plus_one",
+    "two_level",
+]
+V0_CASES = ["empty", "one_byte", "chunk_plus_one", "one_mib", "full_level_plus_one"]
 
 
 def _daemon_cid(api: str, path: Path, version: int) -> str:
