@@ -109,3 +109,17 @@ def test_exact_reports_infeasible_and_rejects_other_jobs() -> None:
         plan([job("long", 1, 2, 0, 2)], None, forecasts, now=T0, method="exact")
     with pytest.raises(InputError, match="method"):
         plan([job("a", 1, 1, 0, 1)], None, forecasts, now=T0, method="magic")
+
+
+def test_greedy_can_miss_a_packing_that_exact_finds() -> None:
+    """Capacity 1, hours cost 1/2/100. A (10 kWh, hours 0-2) chooses first and takes hour 0,
+    so B and C (1 kWh each, hours 0-1) cannot both fit: the greedy reports C infeasible and
+    says why; the exact method runs A at hour 2 and places all three."""
+    forecasts = [forecast("A", [1_000_000, 2_000_000, 100_000_000])]
+    jobs = [job("a", 10, 1, 0, 3), job("b", 1, 1, 0, 2), job("c", 1, 1, 0, 2)]
+    greedy = plan(jobs, {"A": 1}, forecasts, now=T0, z=0.0)
+    assert [i.job_id for i in greedy.infeasible] == ["c"]
+    assert "method='exact'" in greedy.infeasible[0].reason
+    exact = plan(jobs, {"A": 1}, forecasts, now=T0, z=0.0, method="exact")
+    assert not exact.infeasible
+    assert {a.job_id: slot(a.start) for a in exact.assignments}["a"] == 2

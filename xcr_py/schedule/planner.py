@@ -165,7 +165,7 @@ def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarra
     return np.where(blocked, np.inf, raw), raw
 
 
-def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray) -> str:
+def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray, *, exact: bool = False) -> str:
     job = s.job
     if _hours_between(grid.start, job.deadline, up=False) - job.duration_h < s.first:
         return (
@@ -176,9 +176,16 @@ def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray) -> str:
         return f"no forecast for any allowed region ({', '.join(job.regions)})"
     if raw.size == 0 or not np.isfinite(raw).any():
         return "the forecasts do not cover any window before the deadline"
+    regions = ", ".join(grid.regions[r] for r in s.rows)
+    if exact:
+        return (
+            f"capacity: the free GPUs in {regions} before the deadline are all taken by other "
+            "jobs (maximum placement)"
+        )
     return (
-        f"capacity: every window before the deadline is full in "
-        f"{', '.join(grid.regions[r] for r in s.rows)} ({job.gpus} GPU(s) needed)"
+        f"capacity: every window before the deadline is full in {regions} ({job.gpus} GPU(s) "
+        "needed) after the jobs placed before it; the greedy order can miss a packing, "
+        "method='exact' finds the maximum for single-hour, single-GPU jobs"
     )
 
 
@@ -395,7 +402,7 @@ def _exact(
             row, hour = placed[s.index]
             chosen[s.index] = (row, hour, baseline.get(s.index) not in (None, (row, hour)))
         else:
-            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw)))
+            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw, exact=True)))
     return chosen, infeasible
 
 
