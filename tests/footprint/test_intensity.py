@@ -25,7 +25,18 @@ from xcr_py.footprint import (
 )
 from xcr_py.footprint.hourly import embedded_index, load_zone
 
-SHARED_CSV = Path("/work/shared/data/grid-intensity-2024/DE-LU_2024_hourly.csv")
+CSV_HEADER = ("Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\u2082eq/kWh (direct),"
+              "Carbon Intensity gCO\u2082eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+              "Data Source,Data Estimated,Data Estimation Method")
+
+
+def _csv(tmp_path: Path) -> Path:
+    """Three rows in the Electricity Maps hourly format (the shared/data files' layout)."""
+    rows = [f"2024-07-04 0{h}:00:00,Germany,Germany,DE,100,{v},80,70,entsoe.eu,false,"
+            for h, v in ((2, "177.74"), (3, "179.08"), (4, "181.5"))]
+    path = tmp_path / "DE-LU_2024_hourly.csv"
+    path.write_text("\n".join([CSV_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
 
 
 def test_all_providers_share_the_interface(tmp_path):
@@ -77,9 +88,13 @@ def test_file_json_and_csv(tmp_path):
     assert "utility report 2025" in a.source
     with pytest.raises(InputError, match="no zone 'SITE-C'"):
         provider.intensity("SITE-C")
-    csv = FileIntensity(SHARED_CSV)
-    when = datetime(2024, 7, 4, 3, tzinfo=UTC)
-    assert csv.intensity("DE", when).value == EmbeddedIntensity().intensity("DE", when).value
+    csv = FileIntensity(_csv(tmp_path))
+    when = datetime(2024, 7, 4, 3, 30, tzinfo=UTC)
+    hourly = csv.intensity("DE-LU", when)
+    assert (hourly.value, hourly.method) == (Decimal("179.08"), "dataset")
+    assert "file DE-LU_2024_hourly.csv" in hourly.source
+    with pytest.raises(InputError, match="holds zone DE, not GB"):
+        csv.intensity("GB", when)
     with pytest.raises(InputError, match="when: is required"):
         csv.intensity("DE")
 

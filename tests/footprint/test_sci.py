@@ -172,6 +172,8 @@ def test_interval_contains_value_and_every_point_inside(e, i, pue, te, se, si, a
     fp = compute_footprint(energy, intensity, pue_f, share)
     low, high = fp.interval_mg
     assert low <= fp.gross_mg <= high
+    assert fp.gross.low * 1000 == low and fp.gross.high * 1000 == high
+    assert fp.operational.low <= fp.operational.value <= fp.operational.high
 
     def inside(f: Factor, t: float) -> Fraction:
         return Fraction(f.low) + (Fraction(f.high) - Fraction(f.low)) * Fraction(t)

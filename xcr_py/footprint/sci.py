@@ -214,16 +214,35 @@ class Footprint:
         """O + M, what removal must cover. Units: mg CO2e."""
         return self.onchain().gross_mg
 
+    def _operational_bounds_mg(self) -> tuple[int, int]:
+        low = (self._energy_mj("low") * self._pue_milli("low")
+               * self._intensity_mg(self.intensity, "low")) // (units.PUE_SCALE * units.MJ_PER_KWH)
+        high = units.operational_emissions_mg(
+            self._energy_mj("high"), self._intensity_mg(self.intensity, "high"),
+            self._pue_milli("high"))
+        return low, high
+
     @property
     def interval_mg(self) -> tuple[int, int]:
         """Worst-case ``(low, high)`` of the gross emissions. Units: mg CO2e."""
-        low_o = (self._energy_mj("low") * self._pue_milli("low")
-                 * self._intensity_mg(self.intensity, "low")
-                 ) // (units.PUE_SCALE * units.MJ_PER_KWH)
-        high_o = units.operational_emissions_mg(
-            self._energy_mj("high"), self._intensity_mg(self.intensity, "high"),
-            self._pue_milli("high"))
+        low_o, high_o = self._operational_bounds_mg()
         return low_o + self._embodied_mg("low"), high_o + self._embodied_mg("high")
+
+    @property
+    def operational(self) -> Factor:
+        """O as a factor in gCO2e (rounded up to 1 mg), with its worst-case interval."""
+        low, high = self._operational_bounds_mg()
+        return Factor(Decimal(self.operational_mg) / 1000, "gCO2e",
+                      "SCI O = E x PUE x I (xcr_py.units)", self.method,
+                      (Decimal(low) / 1000, Decimal(high) / 1000))
+
+    @property
+    def gross(self) -> Factor:
+        """O + M as a factor in gCO2e (rounded up to 1 mg), with its worst-case interval."""
+        low, high = self.interval_mg
+        return Factor(Decimal(self.gross_mg) / 1000, "gCO2e",
+                      "SCI C = O + M per asset (xcr_py.units)", self.method,
+                      (Decimal(low) / 1000, Decimal(high) / 1000))
 
     @property
     def operational_exact_g(self) -> Fraction:
