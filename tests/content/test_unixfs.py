@@ -16,6 +16,7 @@ from xcr_py.content.unixfs import (
     unixfs_file_data,
     varint,
 )
+from xcr_py.errors import InputError
 
 
 def _build(n_leaves: int, last: int = 1, version: int = 1) -> tuple[bytes, dict[bytes, bytes]]:
@@ -148,3 +149,10 @@ def test_public_surface() -> None:
     for name in content.__all__:
         assert getattr(content, name) is not None
     assert content.KuboStore.__name__ == "KuboStore"
+
+
+def test_builder_rejects_bad_arguments() -> None:
+    with pytest.raises(InputError, match="cid_version"):
+        FileDagBuilder(cid_version=2)
+    with pytest.raises(InputError, match="chunk"):
+        FileDagBuilder().add_chunk(b"x" * (CHUNK_SIZE + 1))

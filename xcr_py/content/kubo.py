@@ -154,7 +154,9 @@ class KuboStore(BlockStore):
 
         The CID check completes with the last chunk: a mismatch raises ``BlockCorrupted`` at
         the end of iteration, so act on the bytes only once the iterator is exhausted
-        (:meth:`get` does).
+        (:meth:`get` does). The check re-derives the CID with the ``ipfs add`` defaults
+        (v1: raw leaves; v0: dag-pb leaves), so content added with another chunker or layout
+        cannot be verified and is refused the same way.
         """
         target = _cid(cid)
         stream = self._call("cat", self._client.cat, str(target), stream=True)
@@ -174,7 +176,8 @@ class KuboStore(BlockStore):
         got = cid_from_binary(builder.finish().cid)
         if got != target:
             raise BlockCorrupted(
-                f"IPFS daemon at {self.addr} served bytes for {target} that hash to {got}"
+                f"IPFS daemon at {self.addr} served bytes for {target} that re-derive {got}"
+                " (tampered data, or content added with a non-default chunker/layout)"
             )
 
     def has(self, cid: CidLike) -> bool:

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from xcr_py.errors import InputError
+
 __all__ = [
     "CHUNK_SIZE",
     "MAX_LINKS",
@@ -128,7 +130,7 @@ class FileDagBuilder:
 
     def __init__(self, *, cid_version: int = 1, sink: BlockSink | None = None) -> None:
         if cid_version not in (0, 1):
-            raise ValueError(f"cid_version must be 0 or 1, got {cid_version}")
+            raise InputError("cid_version", f"must be 0 or 1, got {cid_version!r}")
         self._v1 = cid_version == 1
         self._sink = sink
         self._levels: list[list[Link]] = [[]]  # pending links per level, leaves at level 0
@@ -139,6 +141,8 @@ class FileDagBuilder:
         if self._finished:
             raise RuntimeError("add_chunk after finish")
         size = len(chunk)
+        if size > CHUNK_SIZE:
+            raise InputError("chunk", f"must be at most {CHUNK_SIZE} bytes, got {size}")
         if self._v1:
             cid = _V1_RAW + hashlib.sha256(chunk).digest()
             if self._sink is not None:
