@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chain",
     "content",
     "footprint",
+    "outbox",
     "schedule",
 )
 
