@@ -119,8 +119,8 @@ class _SamplingChannel(Channel):
     def sample_once(self) -> None:
         """Take one power sample and integrate up to now (the thread calls this)."""
         power = self._read_power()
-        now = self._clock()
         with self._lock:
+            now = self._clock()
             self._energy_mj += (self._last_mw + power) / 2 * (now - self._last_t)
             self._last_t, self._last_mw = now, power
 
