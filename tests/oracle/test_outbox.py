@@ -243,3 +243,41 @@ def test_schema_rejects_inconsistent_rows(outbox: Outbox) -> None:
         outbox._db.execute("INSERT INTO items (asset_digest, state, payload, created_at, "
                            "updated_at, next_attempt_at) VALUES (?, 'signed', '{}', 0, 0, 0)",
                            (d(1),))
+
+
+def _pinned_entry(i: int, receipt: bytes = b"{}") -> dict[str, object]:
+    return {"asset_digest": d(i), "payload": {"i": i}, "asset_cid": f"a{i}",
+            "receipt_cid": f"r{i}", "receipt_digest": d(100 + i), "receipt_bytes": receipt}
+
+
+def test_enqueue_pinned_many_is_idempotent_and_keeps_existing(outbox: Outbox) -> None:
+    outbox.enqueue(d(0), {"old": True}, now=1.0)
+    created = outbox.enqueue_pinned_many([_pinned_entry(0), _pinned_entry(1, b'{"x":1}'),
+                                          _pinned_entry(1, b"dup")], now=1.0)
+    assert created == 1
+    old, new = outbox.get(d(0)), outbox.get(d(1))
+    assert old.state == "pending" and old.payload == {"old": True} and old.receipt_bytes is None
+    assert new.state == "pinned" and new.receipt_bytes == b'{"x":1}' and new.payload == {"i": 1}
+    assert outbox.enqueue_pinned_many([_pinned_entry(1, b"again")]) == 0
+    assert outbox.get(d(1)).receipt_bytes == b'{"x":1}'
+
+
+def test_create_signed_batch_is_one_step(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_pinned_entry(i) for i in range(3)])
+    leaves = [d(0), d(1), d(2)]
+    batch = outbox.create_signed_batch(leaves, root=b"\x22" * 32, report={"n": 3},
+                                       signatures=[b"s" * 65],
+                                       proofs={x: [b"\x01" * 32] for x in leaves})
+    assert batch.state == "signed" and batch.signatures == (b"s" * 65,)
+    assert {outbox.get(x).state for x in leaves} == {"signed"}
+    assert outbox.get(d(2)).leaf_index == 2 and outbox.get(d(2)).proof == (b"\x01" * 32,)
+    outbox.enqueue_pinned_many([_pinned_entry(5)])
+    with pytest.raises(OutboxConflict):  # d(0) is already signed in a batch: all rolled back
+        outbox.create_signed_batch([d(5), d(0)], root=b"\x22" * 32, report={},
+                                   signatures=[b"s"], proofs={d(5): [], d(0): []})
+    assert outbox.get(d(5)).batch_id is None
+    assert outbox.status().batch_counts == {"open": 0, "signed": 1, "submitted": 0,
+                                            "confirmed": 0, "failed": 0}
+    with pytest.raises(InputError, match="proof nodes must be 32 bytes"):
+        outbox.create_signed_batch([d(5)], root=b"\x22" * 32, report={}, signatures=[b"s"],
+                                   proofs={d(5): [b"short"]})

@@ -71,7 +71,8 @@ SCHEMA_VERSION = 1
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS items (
-    asset_digest    BLOB PRIMARY KEY CHECK (length(asset_digest) = 32),
+    id              INTEGER PRIMARY KEY,
+    asset_digest    BLOB NOT NULL UNIQUE CHECK (length(asset_digest) = 32),
     state           TEXT NOT NULL CHECK (state IN {STATES!r}),
     payload         TEXT NOT NULL,
     created_at      REAL NOT NULL,
@@ -82,7 +83,6 @@ CREATE TABLE IF NOT EXISTS items (
     asset_cid       TEXT,
     receipt_cid     TEXT,
     receipt_digest  BLOB,
-    receipt_bytes   BLOB,
     receipt_path    TEXT,
     report          TEXT,
     signatures      TEXT,
@@ -90,17 +90,22 @@ CREATE TABLE IF NOT EXISTS items (
     token_id        TEXT,
     batch_id        INTEGER REFERENCES batches(batch_id),
     leaf_index      INTEGER,
-    proof           TEXT,
+    proof           BLOB,
     failed_from     TEXT,
     error_name      TEXT,
     error_args      TEXT,
     CHECK (state = 'pending' OR state = 'failed' OR receipt_cid IS NOT NULL),
-    CHECK (state NOT IN ('signed', 'submitted', 'confirmed') OR signatures IS NOT NULL),
+    CHECK (state NOT IN ('signed', 'submitted', 'confirmed') OR signatures IS NOT NULL
+           OR batch_id IS NOT NULL),
     CHECK (state NOT IN ('submitted', 'confirmed') OR tx_hash IS NOT NULL),
     CHECK (state != 'failed' OR error_name IS NOT NULL)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS items_due ON items (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS items_batch ON items (batch_id);
+CREATE TABLE IF NOT EXISTS receipts (
+    item_id         INTEGER PRIMARY KEY REFERENCES items(id),
+    bytes           BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS batches (
     batch_id        INTEGER PRIMARY KEY AUTOINCREMENT,
     state           TEXT NOT NULL CHECK (state IN {BATCH_STATES!r}),
@@ -124,6 +129,11 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 CREATE INDEX IF NOT EXISTS batches_due ON batches (state, next_attempt_at);
 """
+
+
+# Receipt bytes live in their own table: written once, never rewritten by later transitions.
+_SELECT_ITEMS = ("SELECT items.*, receipts.bytes AS receipt_bytes FROM items "
+                 "LEFT JOIN receipts ON receipts.item_id = items.id")
 
 
 class OutboxConflict(OracleError):
@@ -222,6 +232,18 @@ def _hex_list(values: Sequence[bytes]) -> str:
 
 def _from_hex_list(text: str | None) -> tuple[bytes, ...]:
     return tuple(bytes.fromhex(v[2:]) for v in json.loads(text)) if text else ()
+
+
+def _pack_proof(nodes: Sequence[bytes]) -> bytes:
+    for node in nodes:
+        if len(node) != 32:
+            raise InputError("proofs", f"proof nodes must be 32 bytes, got {len(node)}")
+    return b"".join(bytes(n) for n in nodes)
+
+
+def _unpack_proof(blob: bytes | None) -> tuple[bytes, ...]:
+    data = bytes(blob or b"")
+    return tuple(data[i:i + 32] for i in range(0, len(data), 32))
 
 
 def _jsonable(value: Any) -> Any:
@@ -375,6 +397,59 @@ class Outbox:
                 "ON CONFLICT (asset_digest) DO NOTHING", rows)
             return db.total_changes - before
 
+    def enqueue_pinned_many(self, entries: Sequence[Mapping[str, Any]], *,
+                            now: float | None = None) -> int:
+        """Record assets that are already pinned, straight in ``pinned``; idempotent.
+
+        For pipelines that hash and pin from memory before recording: a crash before this
+        commit leaves no row, so the asset was simply never tracked (pinning is content
+        addressed, repeating it is harmless). Each entry has ``asset_digest``, optional
+        ``payload``, and the keyword arguments of :meth:`mark_pinned`. Existing digests are
+        left untouched.
+
+        Returns:
+            How many rows were created.
+        """
+        at = self._now(now)
+        rows, blobs = [], []
+        for entry in entries:
+            if entry.get("receipt_bytes") is None and entry.get("receipt_path") is None:
+                raise InputError("receipt_bytes", "give the receipt bytes or a receipt_path")
+            digest = _digest(entry["asset_digest"])
+            rows.append((digest, json.dumps(_jsonable(dict(entry.get("payload") or {})),
+                                            sort_keys=True),
+                         at, at, at, str(entry["asset_cid"]), str(entry["receipt_cid"]),
+                         _digest(entry["receipt_digest"], "receipt_digest"),
+                         entry.get("receipt_path")))
+            if entry.get("receipt_bytes") is not None:
+                blobs.append((bytes(entry["receipt_bytes"]), digest))
+        with self._tx() as db:
+            existing = self._existing(db, [r[0] for r in rows])
+            fresh: dict[bytes, tuple[Any, ...]] = {}
+            for row in rows:
+                if row[0] not in existing:
+                    fresh.setdefault(row[0], row)
+            db.executemany(
+                "INSERT INTO items (asset_digest, state, payload, created_at, updated_at, "
+                "next_attempt_at, asset_cid, receipt_cid, receipt_digest, receipt_path) "
+                "VALUES (?, 'pinned', ?, ?, ?, ?, ?, ?, ?, ?)", list(fresh.values()))
+            db.executemany(
+                "INSERT INTO receipts (item_id, bytes) SELECT id, ? FROM items "
+                "WHERE asset_digest = ?", list({b[1]: b for b in reversed(blobs)
+                                                if b[1] in fresh}.values()))
+        return len(fresh)
+
+    @staticmethod
+    def _existing(db: sqlite3.Connection, digests: Sequence[bytes]) -> set[bytes]:
+        """Which of ``digests`` already have a row (queried in chunks of 500)."""
+        found: set[bytes] = set()
+        for start in range(0, len(digests), 500):
+            chunk = digests[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(bytes(r[0]) for r in db.execute(
+                f"SELECT asset_digest FROM items WHERE asset_digest IN ({marks})", chunk))
+        return found
+
     def mark_pinned_many(self, entries: Sequence[Mapping[str, Any]], *,
                          now: float | None = None) -> int:
         """:meth:`mark_pinned` for many assets in one all-or-nothing transaction.
@@ -391,29 +466,35 @@ class Outbox:
                 raise InputError("receipt_bytes", "give the receipt bytes or a receipt_path")
             rows.append((str(entry["asset_cid"]), str(entry["receipt_cid"]),
                          _digest(entry["receipt_digest"], "receipt_digest"),
-                         entry.get("receipt_bytes"), entry.get("receipt_path"), at, at,
-                         _digest(entry["asset_digest"])))
+                         entry.get("receipt_path"), at, at, _digest(entry["asset_digest"])))
+        blobs = [(bytes(e["receipt_bytes"]), row[-1]) for e, row in zip(entries, rows, strict=True)
+                 if e.get("receipt_bytes") is not None]
         with self._tx() as db:
-            for row in rows:
-                cursor = db.execute(
-                    "UPDATE items SET state = 'pinned', asset_cid = ?, receipt_cid = ?, "
-                    "receipt_digest = ?, receipt_bytes = ?, receipt_path = ?, updated_at = ?, "
-                    "attempts = 0, next_attempt_at = ?, last_error = NULL "
-                    "WHERE asset_digest = ? AND state = 'pending'", row)
-                if cursor.rowcount != 1:
-                    raise self._conflict(db, row[-1], ("pending",), "pinned")
+            before = db.total_changes
+            db.executemany(
+                "UPDATE items SET state = 'pinned', asset_cid = ?, receipt_cid = ?, "
+                "receipt_digest = ?, receipt_path = ?, updated_at = ?, attempts = 0, "
+                "next_attempt_at = ?, last_error = NULL "
+                "WHERE asset_digest = ? AND state = 'pending'", rows)
+            if db.total_changes - before != len(rows):
+                raise self._batch_conflict(db, [r[-1] for r in rows], 0, ("pending",), "pinned")
+            db.executemany("INSERT OR REPLACE INTO receipts (item_id, bytes) "
+                           "SELECT id, ? FROM items WHERE asset_digest = ?", blobs)
         return len(rows)
 
     def mark_pinned(self, asset_digest: bytes, *, asset_cid: str, receipt_cid: str,
                     receipt_digest: bytes, receipt_bytes: bytes | None = None,
                     receipt_path: str | None = None, now: float | None = None) -> Item:
-        """pending → pinned: asset and receipt are pinned; store their CIDs and the receipt."""
-        if receipt_bytes is None and receipt_path is None:
-            raise InputError("receipt_bytes", "give the receipt bytes or a receipt_path")
-        return self._move(asset_digest, ("pending",), "pinned", {
-            "asset_cid": str(asset_cid), "receipt_cid": str(receipt_cid),
-            "receipt_digest": _digest(receipt_digest, "receipt_digest"),
-            "receipt_bytes": receipt_bytes, "receipt_path": receipt_path}, now)
+        """pending → pinned: asset and receipt are pinned; store their CIDs and the receipt.
+
+        ``receipt_bytes`` (canonical JSON) is stored once, in its own table; or give
+        ``receipt_path`` when the receipt is kept as a file.
+        """
+        self.mark_pinned_many([{
+            "asset_digest": asset_digest, "asset_cid": asset_cid, "receipt_cid": receipt_cid,
+            "receipt_digest": receipt_digest, "receipt_bytes": receipt_bytes,
+            "receipt_path": receipt_path}], now=now)
+        return self.get(asset_digest)
 
     def mark_signed(self, asset_digest: bytes, *, report: Mapping[str, Any],
                     signatures: Sequence[bytes], now: float | None = None) -> Item:
@@ -491,7 +572,7 @@ class Outbox:
             OutboxConflict: no such asset.
         """
         digest = _digest(asset_digest)
-        row = self._db.execute("SELECT * FROM items WHERE asset_digest = ?",
+        row = self._db.execute(f"{_SELECT_ITEMS} WHERE asset_digest = ?",
                                (digest,)).fetchone()
         if row is None:
             raise OutboxConflict(f"asset {digest.hex()}: is not in the outbox")
@@ -519,7 +600,7 @@ class Outbox:
             raise InputError("limit", f"must be >= 1, got {limit}")
         extra = " AND batch_id IS NULL" if unbatched else ""
         rows = self._db.execute(
-            f"SELECT * FROM items WHERE state = ? AND next_attempt_at <= ?{extra} "
+            f"{_SELECT_ITEMS} WHERE state = ? AND next_attempt_at <= ?{extra} "
             "ORDER BY next_attempt_at, created_at LIMIT ?",
             (state, self._now(now), limit)).fetchall()
         return [self._item(r) for r in rows]
@@ -527,9 +608,9 @@ class Outbox:
     def items(self, state: State | None = None) -> list[Item]:
         """All items (or those in ``state``), oldest first."""
         if state is None:
-            rows = self._db.execute("SELECT * FROM items ORDER BY created_at").fetchall()
+            rows = self._db.execute(f"{_SELECT_ITEMS} ORDER BY created_at").fetchall()
         else:
-            rows = self._db.execute("SELECT * FROM items WHERE state = ? ORDER BY created_at",
+            rows = self._db.execute(f"{_SELECT_ITEMS} WHERE state = ? ORDER BY created_at",
                                     (state,)).fetchall()
         return [self._item(r) for r in rows]
 
@@ -542,7 +623,7 @@ class Outbox:
         for state, n in self._db.execute("SELECT state, count(*) FROM batches GROUP BY state"):
             batch_counts[state] = n
         marks = ", ".join("?" for _ in ACTIVE)
-        row = self._db.execute(f"SELECT * FROM items WHERE state IN ({marks}) "
+        row = self._db.execute(f"{_SELECT_ITEMS} WHERE state IN ({marks}) "
                                "ORDER BY created_at LIMIT 1", ACTIVE).fetchone()
         unbatched = self._db.execute("SELECT count(*) FROM items WHERE state = 'pinned' AND "
                                      "batch_id IS NULL").fetchone()[0]
@@ -559,90 +640,164 @@ class Outbox:
             OutboxConflict: an item is missing, not pinned, or already in a batch; nothing
                 is changed then.
         """
+        digests = self._leaves(asset_digests)
+        with self._tx() as db:
+            batch_id = self._insert_batch(db, digests, self._now(now))
+        return self.get_batch(batch_id)
+
+    def create_signed_batch(self, asset_digests: Sequence[bytes], *, root: bytes,
+                            report: Mapping[str, Any], signatures: Sequence[bytes],
+                            proofs: Mapping[bytes, Sequence[bytes]],
+                            now: float | None = None) -> Batch:
+        """:meth:`create_batch` and :meth:`sign_batch` in one transaction.
+
+        Signing has no outside side effect, so the batch can be formed, its tree built and
+        its report signed in memory first, and all of it committed at once.
+        """
+        digests = self._leaves(asset_digests)
+        args = self._sign_args(digests, root, report, signatures, proofs)
+        at = self._now(now)
+        with self._tx() as db:
+            batch_id = self._insert_batch(db, digests, at)
+            self._move_batch_in(db, batch_id, ("open",), "signed", *args, at)
+        return self.get_batch(batch_id)
+
+    @staticmethod
+    def _leaves(asset_digests: Sequence[bytes]) -> list[bytes]:
         digests = [_digest(d) for d in asset_digests]
         if not digests:
             raise InputError("asset_digests", "a batch needs at least one asset")
         if len(set(digests)) != len(digests):
             raise InputError("asset_digests", "an asset appears twice in the batch")
-        at = self._now(now)
-        with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO batches (state, leaves, size, created_at, updated_at, "
-                "next_attempt_at) VALUES ('open', ?, ?, ?, ?, ?)",
-                (_hex_list(digests), len(digests), at, at, at))
-            batch_id = int(cursor.lastrowid or 0)
-            for index, digest in enumerate(digests):
-                moved = db.execute(
-                    "UPDATE items SET batch_id = ?, leaf_index = ?, updated_at = ? "
-                    "WHERE asset_digest = ? AND state = 'pinned' AND batch_id IS NULL",
-                    (batch_id, index, at, digest))
-                if moved.rowcount != 1:
-                    raise self._conflict(db, digest, ("pinned",), f"batch {batch_id}")
-        return self.get_batch(batch_id)
+        return digests
+
+    def _insert_batch(self, db: sqlite3.Connection, digests: list[bytes], at: float) -> int:
+        cursor = db.execute(
+            "INSERT INTO batches (state, leaves, size, created_at, updated_at, "
+            "next_attempt_at) VALUES ('open', ?, ?, ?, ?, ?)",
+            (_hex_list(digests), len(digests), at, at, at))
+        batch_id = int(cursor.lastrowid or 0)
+        before = db.total_changes
+        db.executemany(
+            "UPDATE items SET batch_id = ?, leaf_index = ?, updated_at = ? "
+            "WHERE asset_digest = ? AND state = 'pinned' AND batch_id IS NULL",
+            [(batch_id, index, at, digest) for index, digest in enumerate(digests)])
+        if db.total_changes - before != len(digests):
+            raise self._batch_conflict(db, digests, batch_id, ("pinned",), f"batch {batch_id}",
+                                       unbatched=True)
+        return batch_id
+
+    def _batch_conflict(self, db: sqlite3.Connection, digests: Sequence[bytes],
+                        batch_id: int, expected: Sequence[State], to: str, *,
+                        unbatched: bool = False) -> OutboxConflict:
+        """Name the first asset that stopped a batch-wide transition (rolled back)."""
+        for digest in digests:
+            row = db.execute("SELECT state, batch_id FROM items WHERE asset_digest = ?",
+                             (digest,)).fetchone()
+            if row is None or row[0] not in expected:
+                return self._conflict(db, digest, expected, to)
+            if unbatched and row[1] not in (None, batch_id):
+                return OutboxConflict(f"asset {digest.hex()}: cannot join batch {batch_id}: "
+                                      f"it is already in batch {row[1]}")
+        return OutboxConflict(f"batch {batch_id}: its items changed under a transition to {to}")
 
     def _move_batch(self, batch_id: int, expected: Sequence[BatchState], to: BatchState,
                     values: Mapping[str, Any], item_from: Sequence[State], item_to: State,
-                    item_values: Callable[[bytes], Mapping[str, Any]] | None,
-                    now: float | None) -> Batch:
-        """Compare-and-set a batch and all its items in one transaction."""
+                    item_values: Mapping[str, Any], now: float | None, *,
+                    per_item: Mapping[bytes, Mapping[str, Any]] | None = None,
+                    record_from: bool = False) -> Batch:
+        """Compare-and-set a batch and all its items in one transaction (set-based)."""
         at = self._now(now)
+        with self._tx() as db:
+            self._move_batch_in(db, batch_id, expected, to, values, item_from, item_to,
+                                item_values, per_item, at, record_from=record_from)
+        return self.get_batch(batch_id)
+
+    def _move_batch_in(self, db: sqlite3.Connection, batch_id: int,
+                       expected: Sequence[BatchState], to: BatchState,
+                       values: Mapping[str, Any], item_from: Sequence[State], item_to: State,
+                       item_values: Mapping[str, Any],
+                       per_item: Mapping[bytes, Mapping[str, Any]] | None, at: float, *,
+                       record_from: bool = False) -> None:
+        """The body of :meth:`_move_batch`, inside the caller's transaction.
+
+        ``item_values`` go to every item; ``per_item`` holds columns that differ per asset
+        (proofs); ``record_from`` stores each item's previous state in ``failed_from``.
+        """
         columns = {"state": to, "updated_at": at, "attempts": 0, "next_attempt_at": at,
                    "last_error": None, **values}
         marks = ", ".join("?" for _ in expected)
-        with self._tx() as db:
-            cursor = db.execute(
-                f"UPDATE batches SET {', '.join(f'{c} = ?' for c in columns)} "
-                f"WHERE batch_id = ? AND state IN ({marks})",
-                (*columns.values(), batch_id, *expected))
-            if cursor.rowcount != 1:
-                row = db.execute("SELECT state FROM batches WHERE batch_id = ?",
-                                 (batch_id,)).fetchone()
-                where = "does not exist" if row is None else f"is {row[0]}"
-                raise OutboxConflict(f"batch {batch_id}: cannot move to {to}: expected "
-                                     f"{'/'.join(expected)}, but it {where}")
-            leaves = _from_hex_list(db.execute("SELECT leaves FROM batches WHERE batch_id = ?",
-                                               (batch_id,)).fetchone()[0])
-            item_marks = ", ".join("?" for _ in item_from)
-            for digest in leaves:
-                extra = dict(item_values(digest)) if item_values else {}
-                cols = {"state": item_to, "updated_at": at, "attempts": 0,
-                        "next_attempt_at": at, "last_error": None, **extra}
-                moved = db.execute(
-                    f"UPDATE items SET {', '.join(f'{c} = ?' for c in cols)} WHERE "
-                    f"asset_digest = ? AND batch_id = ? AND state IN ({item_marks})",
-                    (*cols.values(), digest, batch_id, *item_from))
-                if moved.rowcount != 1:
-                    raise self._conflict(db, digest, item_from, item_to)
-        return self.get_batch(batch_id)
+        item_marks = ", ".join("?" for _ in item_from)
+        cursor = db.execute(
+            f"UPDATE batches SET {', '.join(f'{c} = ?' for c in columns)} "
+            f"WHERE batch_id = ? AND state IN ({marks})",
+            (*columns.values(), batch_id, *expected))
+        if cursor.rowcount != 1:
+            row = db.execute("SELECT state FROM batches WHERE batch_id = ?",
+                             (batch_id,)).fetchone()
+            where = "does not exist" if row is None else f"is {row[0]}"
+            raise OutboxConflict(f"batch {batch_id}: cannot move to {to}: expected "
+                                 f"{'/'.join(expected)}, but it {where}")
+        leaves_text, size = db.execute("SELECT leaves, size FROM batches WHERE batch_id = ?",
+                                       (batch_id,)).fetchone()
+        if per_item:
+            names = sorted(next(iter(per_item.values())))
+            before = db.total_changes
+            db.executemany(
+                f"UPDATE items SET {', '.join(f'{c} = ?' for c in names)} WHERE "
+                f"asset_digest = ? AND batch_id = ? AND state IN ({item_marks})",
+                [(*(v[c] for c in names), d, batch_id, *item_from)
+                 for d, v in per_item.items()])
+            if db.total_changes - before != size:
+                raise self._batch_conflict(db, _from_hex_list(leaves_text), batch_id,
+                                           item_from, item_to)
+        cols = {"updated_at": at, "attempts": 0, "next_attempt_at": at, "last_error": None,
+                **item_values}
+        sets = ", ".join(f"{c} = ?" for c in cols)
+        moved = db.execute(
+            f"UPDATE items SET {'failed_from = state, ' if record_from else ''}"
+            f"state = ?, {sets} WHERE batch_id = ? AND state IN ({item_marks})",
+            (item_to, *cols.values(), batch_id, *item_from))
+        if moved.rowcount != size:
+            raise self._batch_conflict(db, _from_hex_list(leaves_text), batch_id,
+                                       item_from, item_to)
 
     def sign_batch(self, batch_id: int, *, root: bytes, report: Mapping[str, Any],
                    signatures: Sequence[bytes], proofs: Mapping[bytes, Sequence[bytes]],
                    now: float | None = None) -> Batch:
         """open → signed: store the Merkle root, signed report, and each item's proof.
 
-        Every item of the batch moves pinned → signed in the same transaction.
+        Every item of the batch moves pinned → signed in the same transaction. Items keep
+        their inclusion proof; the signatures are stored once, on the batch.
         """
+        args = self._sign_args(self.get_batch(batch_id).leaves, root, report, signatures,
+                               proofs)
+        at = self._now(now)
+        with self._tx() as db:
+            self._move_batch_in(db, batch_id, ("open",), "signed", *args, at)
+        return self.get_batch(batch_id)
+
+    @staticmethod
+    def _sign_args(leaves: Sequence[bytes], root: bytes, report: Mapping[str, Any],
+                   signatures: Sequence[bytes], proofs: Mapping[bytes, Sequence[bytes]]
+                   ) -> tuple[Any, ...]:
+        """Validated arguments for the open → signed move (before any write)."""
         root = _digest(root, "root")
         if not signatures:
             raise InputError("signatures", "must hold at least one signature")
-        batch = self.get_batch(batch_id)
-        missing = [d.hex() for d in batch.leaves if d not in proofs]
+        missing = [d.hex() for d in leaves if d not in proofs]
         if missing:
             raise InputError("proofs", f"no inclusion proof for asset(s) {missing[:3]}")
-        report_text = json.dumps(_jsonable(dict(report)), sort_keys=True)
-        sig_text = _hex_list(signatures)
-        return self._move_batch(
-            batch_id, ("open",), "signed",
-            {"root": root, "report": report_text, "signatures": sig_text},
-            ("pinned",), "signed",
-            lambda d: {"proof": _hex_list(proofs[d]), "signatures": sig_text}, now)
+        values = {"root": root, "report": json.dumps(_jsonable(dict(report)), sort_keys=True),
+                  "signatures": _hex_list(signatures)}
+        per_item = {d: {"proof": _pack_proof(proofs[d])} for d in leaves}
+        return values, ("pinned",), "signed", {}, per_item
 
     def submit_batch(self, batch_id: int, *, tx_hash: str, now: float | None = None) -> Batch:
         """signed → submitted (or a new hash while submitted), items alike."""
         tx = _tx(tx_hash)
         return self._move_batch(batch_id, ("signed", "submitted"), "submitted", {"tx_hash": tx},
-                                ("signed", "submitted"), "submitted",
-                                lambda d: {"tx_hash": tx}, now)
+                                ("signed", "submitted"), "submitted", {"tx_hash": tx}, now)
 
     def confirm_batch(self, batch_id: int, *, token_id: int, tx_hash: str | None = None,
                       now: float | None = None) -> Batch:
@@ -657,7 +812,7 @@ class Outbox:
             values["tx_hash"] = _tx(tx_hash)
             expected, item_from = ("signed", "submitted"), ("signed", "submitted")
         return self._move_batch(batch_id, expected, "confirmed", values, item_from, "confirmed",
-                                lambda d: values, now)
+                                values, now)
 
     def fail_batch(self, batch_id: int, *, error_name: str, error_args: Sequence[Any] = (),
                    now: float | None = None) -> Batch:
@@ -668,9 +823,8 @@ class Outbox:
             batch_id, (batch.state,) if batch.state not in ("confirmed", "failed") else ("open",),
             "failed", {"failed_from": batch.state, "error_name": error_name,
                        "error_args": args},
-            ACTIVE, "failed",
-            lambda d: {"failed_from": self.get(d).state, "error_name": error_name,
-                       "error_args": args}, now)
+            ACTIVE, "failed", {"error_name": error_name, "error_args": args}, now,
+            record_from=True)
 
     def retry_batch_later(self, batch_id: int, error: str, *, now: float | None = None) -> Batch:
         """Record a transient error for a batch: back off (its items keep their state)."""
@@ -734,7 +888,7 @@ class Outbox:
             signatures=_from_hex_list(data["signatures"]), tx_hash=data["tx_hash"],
             token_id=None if data["token_id"] is None else int(data["token_id"]),
             batch_id=data["batch_id"], leaf_index=data["leaf_index"],
-            proof=_from_hex_list(data["proof"]), failed_from=data["failed_from"],
+            proof=_unpack_proof(data["proof"]), failed_from=data["failed_from"],
             error_name=data["error_name"],
             error_args=tuple(json.loads(data["error_args"])) if data["error_args"] else ())
 
