@@ -169,3 +169,11 @@ def test_mixed_measured_and_estimated_is_estimated(fake_nvml, fake_clock):
 def test_estimate_spec_validation(field, kwargs):
     with pytest.raises(InputError, match=field):
         EstimateSpec(**kwargs)
+
+
+def test_meter_releases_backends_when_construction_fails(fake_nvml, fake_clock):
+    fake = fake_nvml(FakeGpu(), clock=fake_clock)
+    duplicate = EstimateBackend([EstimateSpec("gpu:0", tdp_w=100)], clock=fake_clock)
+    with pytest.raises(InputError, match="device ids must be unique"):
+        Meter([NvmlBackend(clock=fake_clock), duplicate], clock=fake_clock)
+    assert fake.initialised == 0  # NVML was shut down

@@ -16,8 +16,9 @@ power if higher). Share increases widen the lower bound, decreases the upper. Th
 calibration bound (``relative_accuracy``) is applied. Bounds are worst case.
 
 A window shorter than the counter's resolution, or one over which the counter did not tick, does
-not report 0 J: its energy is power x (its share of) time, flagged ``below_resolution``, with an
-interval from 0 (or the counted value) up to the counted value plus a full resolution of energy.
+not report 0 J: its energy is the larger of the counted value and power x (its share of) time,
+flagged ``below_resolution``; its interval runs from the counted value less the staleness bound
+(often 0) to the counted value plus a full resolution of energy.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class Meter:
                  notes: Sequence[str] = ()) -> None:
         self._backends = list(backends)
         self._channels: list[Channel] = [c for b in self._backends for c in b.channels()]
+        try:
+            self._setup(clock, wall_clock, notes)
+        except BaseException:
+            for backend in self._backends:  # the meter owns them: release on failure too
+                backend.close()
+            raise
+
+    def _setup(self, clock: Callable[[], float], wall_clock: Callable[[], datetime],
+               notes: Sequence[str]) -> None:
         if not self._channels:
             raise DeviceUnavailable("no metering channel: nothing to measure or estimate")
         names = [c.device for c in self._channels]
