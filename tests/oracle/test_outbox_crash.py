@@ -88,6 +88,14 @@ def _outbox_module():  # type: ignore[no-untyped-def]  # pragma: no cover - subp
 def worker(db_path: str, chain_path: str, mode: str) -> None:  # pragma: no cover - subprocess
     box = _outbox_module().Outbox(db_path)
     chain = _chain(chain_path)
+    if mode == "batch":
+        # The batch fast path: assets hashed and pinned from memory are recorded as pinned.
+        for start in range(0, N_ASSETS, 40):
+            chunk = [digest(i) for i in range(start, min(N_ASSETS, start + 40))]
+            new = [h for h in chunk if box.find(h) is None]
+            box.enqueue_pinned_many([_pinned(h) for h in chunk])
+            for h in new:
+                _say("pinned", h.hex())
     for i in range(N_ASSETS):
         if box.enqueue(digest(i), {"i": i}):
             _say("pending", digest(i).hex())
@@ -103,6 +111,12 @@ def worker(db_path: str, chain_path: str, mode: str) -> None:  # pragma: no cove
             _single(box, chain)
         else:
             _batch(box, chain)
+
+
+def _pinned(h: bytes) -> dict[str, object]:  # pragma: no cover - subprocess
+    return {"asset_digest": h, "asset_cid": "asset-" + h.hex()[:8],
+            "receipt_cid": "receipt-" + h.hex()[:8],
+            "receipt_digest": hashlib.sha256(b"r" + h).digest(), "receipt_bytes": b"{}"}
 
 
 def _single(box, chain) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
@@ -130,8 +144,12 @@ def _batch(box, chain) -> None:  # type: ignore[no-untyped-def]  # pragma: no co
     waiting = box.due("pinned", 1000, now=1e18, unbatched=True)
     for start in range(0, len(waiting), BATCH):
         group = [x.asset_digest for x in waiting[start:start + BATCH]]
-        batch = box.create_batch(group)
-        _say("batch", batch.batch_id, *(g.hex() for g in group))
+        root = hashlib.sha256(b"".join(group)).digest()
+        box.create_signed_batch(group, root=root, report={"root": root},
+                                        signatures=[b"\x01" * 65],
+                                        proofs={x: [root] for x in group})
+        for leaf in group:
+            _say("signed", leaf.hex())
     for batch in box.due_batches("open", 1000, now=1e18):
         root = hashlib.sha256(b"".join(batch.leaves)).digest()
         box.sign_batch(batch.batch_id, root=root, report={"root": root},
@@ -196,11 +214,11 @@ def _check(tmp_path: Path, reported: dict[str, int], mode: str) -> dict[str, str
 def _lines_left(tmp_path: Path) -> int:
     """A lower bound on the lines a worker run still prints (one per asset step left)."""
     if not (tmp_path / "outbox.db").exists():
-        return N_ASSETS * len(ORDER)
+        return N_ASSETS * (len(ORDER) - 1)
     db = sqlite3.connect(tmp_path / "outbox.db")
     states = [s for (s,) in db.execute("SELECT state FROM items")]
     db.close()
-    left = (N_ASSETS - len(states)) * len(ORDER)
+    left = (N_ASSETS - len(states)) * (len(ORDER) - 1)
     return left + sum(len(ORDER) - 1 - ORDER.index(s) for s in states)
 
 
