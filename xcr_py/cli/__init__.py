@@ -17,6 +17,7 @@ __all__ = ["main"]
 
 # One module per command group; each defines ``register(cli: click.Group) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "audit",
     "chain",
     "content",
     "footprint",
