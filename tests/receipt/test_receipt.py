@@ -37,7 +37,10 @@ def test_integers_are_units_arithmetic() -> None:
     assert r.removal.required_mg == units.required_removal_mg(130, 15_000) == 195
     assert e.interval_g.low <= e.gross_g <= e.interval_g.high
     # the interval really propagates: the high bound uses 1100 J x 420 x 1.4 + 0.02 g
-    assert e.interval_g.high == pytest.approx(1100 / 3.6e6 * 420 * 1.4 + 0.02)
+    assert e.interval_g.high == pytest.approx(1100 / 3.6e6 * 420 * 1.4 + 0.02, abs=1e-6)
+    assert e.interval_g.high >= 1100 / 3.6e6 * 420 * 1.4 + 0.02  # rounded outward
+    assert e.interval_g.low <= 700 / 3.6e6 * 340 * 1.1 + 0.01
+    assert (e.interval_g.low, e.interval_g.high) == (0.082722, 0.199667)
 
 
 def test_canonical_bytes_round_trip_and_digest() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -125,8 +126,10 @@ def build_receipt(
                 f.embodied.interval, "low")
     high = bound(energy_m.uncertainty.high, f.intensity.interval, f.pue.interval,
                  f.embodied.interval, "high")
-    # Integer rounding only ever rounds the point value up; keep it inside its own interval.
-    interval = Interval(low=min(low, gross_g), high=max(high, gross_g))
+    # Bounds are rounded outward to the microgram (readable, still conservative); integer
+    # rounding only ever moves the point value up, so keep it inside its own interval.
+    interval = Interval(low=min(math.floor(low * 1e6) / 1e6, gross_g),
+                        high=max(math.ceil(high * 1e6) / 1e6, gross_g))
 
     doc = {
         "schema": "xcr.receipt/1",
