@@ -8,7 +8,8 @@ Algorithm (documented in ``docs/scheduling.md``):
    home region first. This is what happens without the scheduler.
 3. Plan: jobs by slack (hours of freedom) divided by energy per GPU-hour, ascending, so
    jobs with no choice go first and, at equal slack, the job that burns most per GPU-hour gets
-   the clean slot. Each job takes its cheapest
+   the clean slot (if some jobs then find every window full, one repair round lets them
+   choose first, kept if it places more jobs). Each job takes its cheapest
    window with free capacity, but only if its expected saving over its run-now window exceeds
    ``z`` standard deviations of the forecast error of that difference; otherwise it runs as
    soon as capacity allows.
@@ -129,6 +130,11 @@ class _Slotted:
     last: int  # latest start slot meeting the deadline (may be < first)
     rows: np.ndarray  # allowed region rows in the job's order (home first)
     unknown: tuple[str, ...]  # allowed regions without a forecast
+    # Capacity-free answers, computed once: first covered and cheapest window, and costs.
+    first_cell: tuple[int, int] | None = None
+    best_cell: tuple[int, int] | None = None
+    first_cost: float = math.inf
+    best_cost: float = math.inf
 
     @property
     def slack(self) -> int:
@@ -143,26 +149,52 @@ def _slot_jobs(jobs: Sequence[Job], grid: _Grid) -> list[_Slotted]:
         last = _hours_between(grid.start, job.deadline, up=False) - job.duration_h
         rows = np.array([row_of[r] for r in job.regions if r in row_of], dtype=np.intp)
         unknown = tuple(r for r in job.regions if r not in row_of)
-        slotted.append(_Slotted(index, job, first, last, rows, unknown))
+        s = _Slotted(index, job, first, last, rows, unknown)
+        raw = _raw_costs(grid, s)
+        s.first_cell = _asap(raw)
+        if s.first_cell is not None:
+            s.best_cell = divmod(int(raw.argmin()), raw.shape[1])
+            s.first_cost, s.best_cost = float(raw[s.first_cell]), float(raw[s.best_cell])
+        slotted.append(s)
     return slotted
 
 
-def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarray, np.ndarray]:
-    """Costs of the job's windows (rows x starts) with inf where full, and without capacity."""
+def _raw_costs(grid: _Grid, s: _Slotted) -> np.ndarray:
+    """Costs of the job's windows (rows x starts) ignoring capacity; inf where uncovered."""
     d = s.job.duration_h
     last = min(s.last, grid.hours - d)
     if last < s.first or len(s.rows) == 0:
-        empty = np.full((max(len(s.rows), 1), 0), np.inf)
-        return empty, empty
-    raw = grid.cost(d)[s.rows, s.first : last + 1]
-    blocked = free[s.rows, s.first : last + d] < s.job.gpus
+        return np.full((max(len(s.rows), 1), 0), np.inf)
+    return grid.cost(d)[s.rows, s.first : last + 1]
+
+
+def _masked(free: np.ndarray, s: _Slotted, raw: np.ndarray) -> np.ndarray:
+    """``raw`` with inf where some hour of the window lacks the job's GPUs."""
+    d = s.job.duration_h
+    if raw.shape[1] == 0:
+        return raw
+    blocked = free[s.rows, s.first : s.first + raw.shape[1] + d - 1] < s.job.gpus
     if d > 1:
         # Full slots inside each d-hour window, by prefix sums (cheaper than a sliding minimum).
         counts = blocked.cumsum(axis=1)
         windows = counts[:, d - 1 :].copy()
         windows[:, 1:] -= counts[:, :-d]
         blocked = windows > 0
-    return np.where(blocked, np.inf, raw), raw
+    return np.where(blocked, np.inf, raw)
+
+
+def _window_costs(grid: _Grid, free: np.ndarray, s: _Slotted) -> tuple[np.ndarray, np.ndarray]:
+    """Costs of the job's windows with inf where full, and without capacity."""
+    raw = _raw_costs(grid, s)
+    return _masked(free, s, raw), raw
+
+
+def _fits(free: np.ndarray, s: _Slotted, cell: tuple[int, int]) -> bool:
+    """Whether window ``cell`` (row in the job's regions, start offset) has the job's GPUs."""
+    row, start = s.rows[cell[0]], s.first + cell[1]
+    if s.job.duration_h == 1:
+        return bool(free[row, start] >= s.job.gpus)
+    return bool(free[row, start : start + s.job.duration_h].min() >= s.job.gpus)
 
 
 def _why_infeasible(grid: _Grid, s: _Slotted, raw: np.ndarray, *, exact: bool = False) -> str:
@@ -233,8 +265,10 @@ def _run_now(grid: _Grid, slotted: list[_Slotted], free: np.ndarray) -> dict[int
     """The baseline: in order of earliest start, each job in its earliest feasible window."""
     placed: dict[int, tuple[int, int]] = {}
     for s in sorted(slotted, key=lambda s: (s.first, s.index)):
-        costs, _ = _window_costs(grid, free, s)
-        choice = _asap(costs)
+        choice = s.first_cell
+        # Fast path: the first covered window usually has room; mask only when it does not.
+        if choice is not None and not _fits(free, s, choice):
+            choice = _asap(_masked(free, s, _raw_costs(grid, s)))
         if choice is not None:
             row, start = int(s.rows[choice[0]]), s.first + choice[1]
             placed[s.index] = (row, start)
@@ -327,36 +361,58 @@ def plan(
 
     baseline = _run_now(grid, slotted, capacity_array.copy())
     if method == "greedy":
-        chosen, infeasible = _greedy(grid, slotted, capacity_array, z)
+        chosen, infeasible, stuck = _greedy(grid, slotted, capacity_array.copy(), z)
+        if stuck:
+            # One repair round: the jobs that found every window full choose first. Kept only
+            # if it places more jobs (placing a job beats a cleaner hour for another).
+            retry, retry_infeasible, _ = _greedy(grid, slotted, capacity_array, z, stuck)
+            if len(retry) > len(chosen):
+                chosen, infeasible = retry, retry_infeasible
     else:
         chosen, infeasible = _exact(grid, slotted, capacity_array, baseline, z)
     return _assemble(grid, jobs, chosen, baseline, infeasible, items, intensity_basis)
 
 
 def _greedy(
-    grid: _Grid, slotted: list[_Slotted], free: np.ndarray, z: float
-) -> tuple[dict[int, tuple[int, int, bool]], list[Infeasible]]:
-    """Jobs in priority order, each in its cheapest free window if the move clears the bar."""
+    grid: _Grid,
+    slotted: list[_Slotted],
+    free: np.ndarray,
+    z: float,
+    promoted: frozenset[int] = frozenset(),
+) -> tuple[dict[int, tuple[int, int, bool]], list[Infeasible], frozenset[int]]:
+    """Jobs in priority order (``promoted`` first), each in its cheapest free window if the
+    move clears the bar. Also returns the jobs that failed for capacity alone."""
     chosen: dict[int, tuple[int, int, bool]] = {}
     infeasible: list[Infeasible] = []
-    for s in sorted(slotted, key=_priority):
-        costs, raw = _window_costs(grid, free, s)
-        first = _asap(costs)
-        if first is None:
-            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw)))
+    stuck = set()
+    for s in sorted(slotted, key=lambda s: (s.index not in promoted, *_priority(s))):
+        first, best = s.first_cell, s.best_cell
+        if first is None or best is None:
+            infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, _raw_costs(grid, s))))
             continue
-        flat = int(costs.argmin())
-        best = divmod(flat, costs.shape[1])
+        first_cost, best_cost = s.first_cost, s.best_cost
+        # Fast path: if both the first covered and the cheapest window have room, they are
+        # also the first and cheapest among the windows with room; else mask the full ones.
+        if not (_fits(free, s, first) and _fits(free, s, best)):
+            raw = _raw_costs(grid, s)
+            costs = _masked(free, s, raw)
+            masked_first = _asap(costs)
+            if masked_first is None:
+                infeasible.append(Infeasible(s.job.id, _why_infeasible(grid, s, raw)))
+                stuck.add(s.index)
+                continue
+            first = masked_first
+            best = divmod(int(costs.argmin()), costs.shape[1])
+            first_cost, best_cost = float(costs[first]), float(costs[best])
         pick, moved = first, False
         if best != first:
-            saving = costs[first] - costs[best]
             rows = (int(s.rows[first[0]]), int(s.rows[best[0]]))
-            if saving > z * grid.sigma_pair(*rows):
+            if first_cost - best_cost > z * grid.sigma_pair(*rows):
                 pick, moved = best, True
         row, start = int(s.rows[pick[0]]), s.first + pick[1]
         chosen[s.index] = (row, start, moved)
         _occupy(free, row, start, s.job)
-    return chosen, infeasible
+    return chosen, infeasible, frozenset(stuck)
 
 
 def _exact(
@@ -407,7 +463,7 @@ def _exact(
 
 
 def _hourly(grid: _Grid, row: int, start: int, duration: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in grid.intensity[row, start : start + duration])
+    return tuple(grid.intensity[row, start : start + duration].astype(np.int64).tolist())
 
 
 def _assemble(
