@@ -65,9 +65,9 @@ def render_image(prompt: str, seed: int, width: int = 256, height: int = 256,
     _check(prompt, seed, width, height, steps)
     rng = _rng(prompt, seed)
     # Background: a rotated two-colour gradient from the prompt's palette.
-    gradient = Image.linear_gradient("L").rotate(rng.uniform(0, 360), resample=Image.BILINEAR,
-                                                 expand=False, fillcolor=128)
-    base = ImageOps.colorize(gradient.resize((width, height), Image.BILINEAR),
+    gradient = Image.linear_gradient("L").rotate(
+        rng.uniform(0, 360), resample=Image.Resampling.BILINEAR, expand=False, fillcolor=128)
+    base = ImageOps.colorize(gradient.resize((width, height), Image.Resampling.BILINEAR),
                              _colour(rng), _colour(rng)).convert("RGBA")
     smooth = ImageFilter.BoxBlur(1)
     for step in range(steps):

@@ -616,10 +616,10 @@ class Outbox:
 
     def status(self) -> OutboxStatus:
         """Counts per item state and batch state, and the oldest active item."""
-        counts = dict.fromkeys(STATES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATES, 0)
         for state, n in self._db.execute("SELECT state, count(*) FROM items GROUP BY state"):
             counts[state] = n
-        batch_counts = dict.fromkeys(BATCH_STATES, 0)
+        batch_counts: dict[str, int] = dict.fromkeys(BATCH_STATES, 0)
         for state, n in self._db.execute("SELECT state, count(*) FROM batches GROUP BY state"):
             batch_counts[state] = n
         marks = ", ".join("?" for _ in ACTIVE)
@@ -780,7 +780,8 @@ class Outbox:
     @staticmethod
     def _sign_args(leaves: Sequence[bytes], root: bytes, report: Mapping[str, Any],
                    signatures: Sequence[bytes], proofs: Mapping[bytes, Sequence[bytes]]
-                   ) -> tuple[Any, ...]:
+                   ) -> tuple[dict[str, Any], tuple[State, ...], State, dict[str, Any],
+                              dict[bytes, dict[str, Any]]]:
         """Validated arguments for the open → signed move (before any write)."""
         root = _digest(root, "root")
         if not signatures:
@@ -790,7 +791,8 @@ class Outbox:
             raise InputError("proofs", f"no inclusion proof for asset(s) {missing[:3]}")
         values = {"root": root, "report": json.dumps(_jsonable(dict(report)), sort_keys=True),
                   "signatures": _hex_list(signatures)}
-        per_item = {d: {"proof": _pack_proof(proofs[d])} for d in leaves}
+        per_item: dict[bytes, dict[str, Any]] = {d: {"proof": _pack_proof(proofs[d])}
+                                                 for d in leaves}
         return values, ("pinned",), "signed", {}, per_item
 
     def submit_batch(self, batch_id: int, *, tx_hash: str, now: float | None = None) -> Batch:

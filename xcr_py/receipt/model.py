@@ -219,7 +219,7 @@ class Factor(_Part):
         return self
 
 
-def _unit(expected: str):  # type: ignore[no-untyped-def]
+def _unit(expected: str) -> AfterValidator:
     def check(factor: Factor) -> Factor:
         if factor.unit != expected:
             raise ValueError(f"unit: must be {expected!r}, got {factor.unit!r}")
@@ -322,7 +322,7 @@ class Receipt(_Part):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
                               title="XCR carbon receipt")
 
-    schema_id: Literal["xcr.receipt/1"] = Field(default=SCHEMA_ID, alias="schema")
+    schema_id: Literal["xcr.receipt/1"] = Field(default="xcr.receipt/1", alias="schema")
     asset: Asset
     energy: Energy
     factors: Factors
