@@ -20,7 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "chain",
     "content",
+    "demo",
     "footprint",
+    "insights",
     "outbox",
     "schedule",
 )
