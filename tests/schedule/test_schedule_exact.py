@@ -123,3 +123,13 @@ def test_greedy_can_miss_a_packing_that_exact_finds() -> None:
     exact = plan(jobs, {"A": 1}, forecasts, now=T0, z=0.0, method="exact")
     assert not exact.infeasible
     assert {a.job_id: slot(a.start) for a in exact.assignments}["a"] == 2
+
+
+def test_repair_round_places_a_job_the_first_pass_left_stuck() -> None:
+    """Hours cost 1/50/2, capacity 1. First pass: A (10 kWh, hours 0-2) takes hour 0, B hour 1,
+    C (hours 0-1) is stuck. The repair round lets C choose first: C 0, A 2, B 1, all placed."""
+    forecasts = [forecast("A", [1_000_000, 50_000_000, 2_000_000])]
+    jobs = [job("a", 10, 1, 0, 3), job("b", 1, 1, 0, 2), job("c", 1, 1, 0, 2)]
+    result = plan(jobs, {"A": 1}, forecasts, now=T0, z=0.0)
+    assert not result.infeasible
+    assert {a.job_id: slot(a.start) for a in result.assignments} == {"a": 2, "b": 1, "c": 0}
