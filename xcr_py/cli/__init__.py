@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "footprint",
     "insights",
+    "insights",
     "outbox",
     "schedule",
 )
