@@ -23,7 +23,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "footprint",
     "insights",
-    "insights",
     "outbox",
     "schedule",
 )
