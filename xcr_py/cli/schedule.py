@@ -263,9 +263,14 @@ def register(cli: click.Group) -> None:
         """Plan JOBS_FILE and show the expected saving versus running everything now."""
         spec = load_jobs_file(jobs_file, tuple(regions))
         wanted = {r for j in spec.jobs for r in j.regions}
+        if regions:
+            # Forecasts only for the allowed regions: a job left with none is reported
+            # infeasible ("no forecast for any allowed region"), never dropped.
+            wanted &= set(regions)
         series = _series_for(wanted, data)
         if not series:
-            raise InputError("regions", f"no hourly data for any of {', '.join(sorted(wanted))}")
+            listed = ", ".join(sorted(wanted)) or "(none of the jobs' regions passes --region)"
+            raise InputError("regions", f"no hourly data for any of {listed}")
         now = spec.now or min(j.earliest for j in spec.jobs)
         until = max(j.deadline for j in spec.jobs) + HOUR
         forecasts = forecasts_from_series(series, now, until, kind, sigma_pct=sigma_pct, seed=seed)

@@ -14,7 +14,7 @@
     }
 
 ``energy_mj`` (integer) may replace ``energy_kwh``; ``regions`` may be omitted when the
-command is given ``--region``.
+command is given ``--region`` (the command then plans only in those regions).
 """
 
 from __future__ import annotations
@@ -119,8 +119,6 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
     regions = raw.get("regions", list(default_regions))
     if not isinstance(regions, list) or not regions:
         raise InputError(f"{field}.regions", "must list at least one region (or pass --region)")
-    if default_regions:
-        regions = [r for r in regions if r in default_regions]
     try:
         return Job(
             id=str(raw.get("id", f"job-{index}")),
@@ -128,7 +126,7 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
             duration_h=raw.get("duration_h", 1),
             earliest=_time(raw.get("earliest"), f"{field}.earliest"),
             deadline=_time(raw.get("deadline"), f"{field}.deadline"),
-            regions=tuple(regions) or ("(none allowed by --region)",),
+            regions=tuple(regions),
             gpus=raw.get("gpus", 1),
             energy_low_mj=low,
             energy_high_mj=high,
@@ -139,7 +137,7 @@ def _job(raw: object, index: int, default_regions: tuple[str, ...]) -> Job:
 
 
 def parse_jobs(document: object, regions: tuple[str, ...] = ()) -> JobsFile:
-    """Validate a decoded jobs document; ``regions`` (from ``--region``) restricts every job."""
+    """Validate a decoded jobs document; ``regions`` (``--region``) serve jobs that list none."""
     if not isinstance(document, dict):
         raise InputError("jobs file", "must be a JSON object with a 'jobs' list")
     raw_jobs = document.get("jobs")
