@@ -162,3 +162,10 @@ def test_help_lists_combined_json_outputs() -> None:
 
     outputs = _get_combined_json_outputs(SOLC).split(",")
     assert {"abi", "bin", "bin-runtime", "ast", "storage-layout"} <= set(outputs)
+
+
+def test_a_symlink_to_the_launcher_works(tmp_path: Path) -> None:
+    # py-solc-x users (brownie, ape) reach it as ~/.solcx/solc-v<version> -> scripts/solc.
+    link = tmp_path / f"solc-v{SOLC_VERSION}"
+    link.symlink_to(SOLC)
+    assert solcx.wrapper.get_solc_version(link) == Version(SOLC_VERSION)
