@@ -130,8 +130,10 @@ def best_model_projection(facts: Sequence[AssetFacts]) -> Projection:
     """Every asset at its cohort's most efficient model (same task and output size)."""
     target: dict[str, Fraction] = {}
     details = []
-    for task, size in {(f.task, f.size) for f in facts}:
-        cohort = [f for f in facts if (f.task, f.size) == (task, size)]
+    cohorts: dict[tuple[str, str], list[AssetFacts]] = {}
+    for f in facts:  # one pass: many distinct sizes must not make this quadratic
+        cohorts.setdefault((f.task, f.size), []).append(f)
+    for (task, size), cohort in cohorts.items():
         models = group_by(cohort, "model")
         best = min(models, key=lambda g: (g.energy_j_per_asset, g.key))
         best_mj = best.energy_j_per_asset * 1000
