@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from xcr_py.errors import InputError
 from xcr_py.units import MJ_PER_KWH, PUE_SCALE, ceil_div
@@ -26,6 +27,14 @@ MAX_DURATION_H = 24 * 31
 """Longest job the planner accepts (one month of hourly slots)."""
 
 HOUR = timedelta(hours=1)
+
+
+class HourlyValues(Protocol):
+    """Anything giving the intensity (mg CO2e/kWh) of the UTC hour containing ``when``."""
+
+    def at(self, when: datetime) -> int:
+        """Intensity of the hour containing ``when``."""
+        ...
 
 
 def window_emissions_mg(energy_mj: int, hourly_mg_per_kwh: tuple[int, ...], pue_milli: int) -> int:
@@ -138,14 +147,13 @@ class Assignment:
         """Mean forecast intensity over the job's hours, rounded up."""
         return ceil_div(sum(self.hourly_forecast_mg_per_kwh), self.duration_h)
 
-    def actual_intensity_mg_per_kwh(self, values_by_hour: object) -> int:
+    def actual_intensity_mg_per_kwh(self, values_by_hour: HourlyValues) -> int:
         """Mean intensity actually observed over the job's hours, rounded up.
 
         ``values_by_hour`` is anything with ``at(when) -> int`` (e.g. an
         :class:`~xcr_py.footprint.hourly.HourlySeries` for the region).
         """
-        at = values_by_hour.at  # type: ignore[attr-defined]
-        hours = [int(at(self.start + k * HOUR)) for k in range(self.duration_h)]
+        hours = [int(values_by_hour.at(self.start + k * HOUR)) for k in range(self.duration_h)]
         return ceil_div(sum(hours), self.duration_h)
 
 
