@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from xcr_py.demo.campaign import CONFIG_FILE, DEMO_CAMPAIGN, DemoResult, run_demo
+from xcr_py.demo.campaign import CONFIG_FILE, DEMO_CAMPAIGN, DemoResult, run_demo, run_rpc
+from xcr_py.errors import InputError
 
 __all__ = ["register"]
 
@@ -116,14 +118,7 @@ def demo_command(out_dir: Path, assets: int, batch_size: int) -> None:
     """Render, meter, receipt, pin and settle a small demo campaign (no node, no daemon)."""
     console = Console()
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress_bar(console) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -135,6 +130,93 @@ def demo_command(out_dir: Path, assets: int, batch_size: int) -> None:
     _print_result(console, result, time.perf_counter() - started)
 
 
+def _progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _key_from_env(variable: str, option: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise InputError(option, f"environment variable {variable} is not set (hex private key)")
+    return value
+
+
+@click.command("run")
+@click.option("--rpc", "rpc_url", required=True, help="JSON-RPC URL (anvil, ganache, ...).")
+@click.option(
+    "--ipfs",
+    "ipfs_addr",
+    required=True,
+    help="Kubo RPC API multiaddr or URL, e.g. /ip4/127.0.0.1/tcp/5001/http.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xcr-run"),
+    show_default=True,
+    help="Output folder (replaced only if it holds an earlier run).",
+)
+@click.option("--mode", type=click.Choice(["single", "batch"]), default="batch", show_default=True)
+@click.option("--assets", type=click.IntRange(1, 1000), default=12, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=6, show_default=True)
+@click.option(
+    "--deployer-key-env",
+    default="XCR_DEPLOYER_KEY",
+    show_default=True,
+    help="Variable holding the funded deployer/submitter key.",
+)
+@click.option(
+    "--oracle-key-env",
+    default="XCR_ORACLE_KEY",
+    show_default=True,
+    help="Variable holding the oracle signing key.",
+)
+def run_command(
+    rpc_url: str,
+    ipfs_addr: str,
+    out_dir: Path,
+    mode: str,
+    assets: int,
+    batch_size: int,
+    deployer_key_env: str,
+    oracle_key_env: str,
+) -> None:
+    """The demo campaign against a real node and IPFS daemon (keys from the environment)."""
+    deployer_key = _key_from_env(deployer_key_env, "--deployer-key-env")
+    oracle_key = _key_from_env(oracle_key_env, "--oracle-key-env")
+    console = Console()
+    started = time.perf_counter()
+    with _progress_bar(console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = run_rpc(
+            out_dir,
+            rpc_url=rpc_url,
+            ipfs_addr=ipfs_addr,
+            deployer_key=deployer_key,
+            oracle_key=oracle_key,
+            mode="single" if mode == "single" else "batch",
+            assets=assets,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    _print_result(console, result, time.perf_counter() - started)
+
+
 def register(cli: click.Group) -> None:
-    """Add ``xcr demo`` to the root group."""
+    """Add ``xcr demo`` and ``xcr run`` to the root group."""
     cli.add_command(demo_command)
+    cli.add_command(run_command)

@@ -20,14 +20,20 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from web3 import Web3
 
 from xcr_py.badge import render_svg
+from xcr_py.chain.connect import connect
 from xcr_py.chain.deployment import Deployment, deploy
 from xcr_py.chain.embedded import EmbeddedChain
 from xcr_py.chain.gateway import RemovalMethod, XcrGateway
 from xcr_py.client import AssetResult, Tracker
 from xcr_py.config import XcrConfig, write_config
+from xcr_py.content.kubo import KuboStore
 from xcr_py.content.local import LocalStore
+from xcr_py.content.store import BlockStore
 from xcr_py.demo.render import render, work_units
 from xcr_py.embed import embed
 from xcr_py.errors import ContractRevert, InputError
@@ -44,6 +50,7 @@ __all__ = [
     "DemoResult",
     "removal_method",
     "run_demo",
+    "run_rpc",
 ]
 
 CONFIG_FILE = "xcr.toml"
@@ -240,6 +247,122 @@ def _removed_share_mg(results: Sequence[AssetResult], gateway: XcrGateway) -> di
     return shares
 
 
+def _check_sizes(assets: int, batch_size: int) -> None:
+    if not 1 <= assets <= 1_000:
+        raise InputError("assets", f"must be in [1, 1000], got {assets}")
+    if not 1 <= batch_size <= 1_000:
+        raise InputError("batch_size", f"must be in [1, 1000], got {batch_size}")
+
+
+def _campaign_config(
+    out_dir: Path, chain: dict[str, str], store: dict[str, str], mode: str, batch_size: int
+) -> XcrConfig:
+    return XcrConfig.model_validate(
+        {
+            "chain": {**chain, "deployment_file": str(out_dir / "deployment.json")},
+            "store": store,
+            "footprint": {"zone": "DE"},
+            "mode": {"kind": mode, "batch_size": batch_size, "max_delay_s": 600},
+            "output_dir": str(out_dir),
+        }
+    )
+
+
+def _run_campaign(
+    w3: Web3,
+    *,
+    deployer_key: str,
+    oracle_key: str,
+    store: BlockStore,
+    config: XcrConfig,
+    assets: int,
+    size: int,
+    steps: int,
+    report: Progress,
+) -> DemoResult:
+    """Deploy, issue demo credits, render + track + settle ``assets`` images, label them."""
+    out_dir = Path(config.output_dir)
+    report("deploy", 0, 1)
+    oracle = OracleSigner.from_private_key(oracle_key, source="demo oracle key")
+    deployment = deploy(
+        w3,
+        deployer_key,
+        [oracle.address],
+        threshold=1,
+        ratio_bps=config.footprint.ratio_bps,
+        min_permanence_years=100,
+    )
+    assert config.chain.deployment_file is not None
+    deployment.save(Path(config.chain.deployment_file))
+    result = DemoResult(out_dir=out_dir, deployment=deployment)
+    gateway = XcrGateway(w3, deployment, deployer_key)
+    _issue_credits(gateway, result)
+    report("deploy", 1, 1)
+
+    # The renders run on the CPU: RAPL measures them where readable; otherwise a declared
+    # estimate of one busy 15 W core stands in, and every number says "estimated".
+    meter = open_meter(use_gpu=False, estimate=(EstimateSpec("cpu:0", tdp_w=15.0),))
+    tracker = Tracker(
+        config,
+        meter=meter,
+        store=store,
+        gateway=gateway,
+        quorum=OracleQuorum([oracle]),
+        env={},
+    )
+    rendered: list[tuple[str, str, bytes]] = []
+    try:
+        for index in range(assets):
+            prompt = DEMO_PROMPTS[index % len(DEMO_PROMPTS)]
+            with tracker.track(
+                model=DEMO_MODEL,
+                campaign=DEMO_CAMPAIGN,
+                media_type="image/png",
+                params={
+                    "prompt": prompt,
+                    "seed": index,
+                    "width": size,
+                    "height": size,
+                    "steps": steps,
+                    "work_units": work_units(size, size, steps),
+                },
+            ) as t:
+                png = render(prompt, seed=index, width=size, height=size, steps=steps)
+                t.set_asset(png)
+            rendered.append((t.key, prompt, png))
+            report("render", index + 1, assets)
+        report("settle", 0, 1)
+        results = {r.key: r for r in tracker.flush(timeout=300)}
+        report("settle", 1, 1)
+    finally:
+        tracker.close(flush=False)
+        meter.close()
+
+    ordered = [results[key] for key, _, _ in rendered]
+    result.energy_method = (ordered[0].energy_method or "") if ordered else ""
+    shares = _removed_share_mg(ordered, gateway)
+    credit = {c.batch_id: c for c in result.credits}
+    images_dir, badges_dir = out_dir / "assets", out_dir / "badges"
+    images_dir.mkdir()
+    badges_dir.mkdir()
+    for (key, prompt, png), r in zip(rendered, ordered, strict=True):
+        retirement = gateway.retirement(gateway.receipt(int(r.token_id or 0)).retirement_id)
+        label = _label_for(
+            r,
+            deployment,
+            shares[key],
+            config.footprint.ratio_bps,
+            credit.get(retirement.batch_id),
+        )
+        stem = f"{len(result.assets):03d}-{prompt.replace(' ', '-').replace(',', '')}"
+        image = images_dir / f"{stem}.png"
+        image.write_bytes(embed(png, label))
+        badge = badges_dir / f"{stem}.svg"
+        badge.write_text(render_svg(label), encoding="utf-8")
+        result.assets.append(DemoAsset(prompt, image, badge, r, shares[key], label))
+    return result
+
+
 def run_demo(
     out_dir: Path,
     *,
@@ -249,121 +372,100 @@ def run_demo(
     batch_size: int = 6,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Run the demo campaign into ``out_dir`` (see the module docstring).
+    """Run the demo campaign into ``out_dir`` on the embedded chain and a LocalStore.
 
     Raises:
-        InputError: ``assets``/``size``/``steps``/``batch_size`` out of range, or ``out_dir``
-            holds something other than an earlier demo.
+        InputError: ``assets``/``batch_size`` out of range, or ``out_dir`` holds something
+            other than an earlier demo.
     """
-    if not 1 <= assets <= 1_000:
-        raise InputError("assets", f"must be in [1, 1000], got {assets}")
-    if not 1 <= batch_size <= 1_000:
-        raise InputError("batch_size", f"must be in [1, 1000], got {batch_size}")
-    report = progress or (lambda stage, done, total: None)
+    _check_sizes(assets, batch_size)
     out_dir = Path(out_dir).resolve()
     _prepare_out_dir(out_dir)
     chain_dir, store_dir = out_dir / "chain", out_dir / "store"
-    deployment_file = out_dir / "deployment.json"
-    config = XcrConfig.model_validate(
-        {
-            "chain": {
-                "backend": "embedded",
-                "data_dir": str(chain_dir),
-                "deployment_file": str(deployment_file),
-            },
-            "store": {"backend": "local", "path": str(store_dir)},
-            "footprint": {"zone": "DE"},
-            "mode": {"kind": "batch", "batch_size": batch_size, "max_delay_s": 600},
-            "output_dir": str(out_dir),
-        }
+    config = _campaign_config(
+        out_dir,
+        {"backend": "embedded", "data_dir": str(chain_dir)},
+        {"backend": "local", "path": str(store_dir)},
+        "batch",
+        batch_size,
     )
-
     with EmbeddedChain(chain_dir) as chain:
-        report("deploy", 0, 1)
+        # Public development keys of the embedded chain: #0 deploys and submits, #1 signs.
         deployer_key, oracle_key = chain.dev_private_keys()[:2]
-        oracle = OracleSigner.from_private_key(oracle_key, source="embedded dev key #1")
-        deployment = deploy(
+        result = _run_campaign(
             chain.w3,
-            deployer_key,
-            [oracle.address],
-            threshold=1,
-            ratio_bps=config.footprint.ratio_bps,
-            min_permanence_years=100,
-        )
-        deployment.save(deployment_file)
-        result = DemoResult(out_dir=out_dir, deployment=deployment)
-        gateway = XcrGateway(chain.w3, deployment, deployer_key)
-        _issue_credits(gateway, result)
-        report("deploy", 1, 1)
-
-        # The renders run on the CPU: RAPL measures them where readable; otherwise a declared
-        # estimate of one busy 15 W core stands in, and every number says "estimated".
-        meter = open_meter(use_gpu=False, estimate=(EstimateSpec("cpu:0", tdp_w=15.0),))
-        tracker = Tracker(
-            config,
-            meter=meter,
+            deployer_key=deployer_key,
+            oracle_key=oracle_key,
             store=LocalStore(store_dir),
-            gateway=gateway,
-            quorum=OracleQuorum([oracle]),
-            env={},
+            config=config,
+            assets=assets,
+            size=size,
+            steps=steps,
+            report=progress or _no_progress,
         )
-        rendered: list[tuple[str, str, bytes]] = []
-        try:
-            for index in range(assets):
-                prompt = DEMO_PROMPTS[index % len(DEMO_PROMPTS)]
-                with tracker.track(
-                    model=DEMO_MODEL,
-                    campaign=DEMO_CAMPAIGN,
-                    media_type="image/png",
-                    params={
-                        "prompt": prompt,
-                        "seed": index,
-                        "width": size,
-                        "height": size,
-                        "steps": steps,
-                        "work_units": work_units(size, size, steps),
-                    },
-                ) as t:
-                    png = render(prompt, seed=index, width=size, height=size, steps=steps)
-                    t.set_asset(png)
-                rendered.append((t.key, prompt, png))
-                report("render", index + 1, assets)
-            report("settle", 0, 1)
-            results = {r.key: r for r in tracker.flush(timeout=300)}
-            report("settle", 1, 1)
-        finally:
-            tracker.close(flush=False)
-            meter.close()
-
-        ordered = [results[key] for key, _, _ in rendered]
-        result.energy_method = ordered[0].energy_method or "" if ordered else ""
-        shares = _removed_share_mg(ordered, gateway)
-        credit = {c.batch_id: c for c in result.credits}
-        images_dir, badges_dir = out_dir / "assets", out_dir / "badges"
-        images_dir.mkdir()
-        badges_dir.mkdir()
-        for (key, prompt, png), r in zip(rendered, ordered, strict=True):
-            retirement = gateway.retirement(gateway.receipt(int(r.token_id or 0)).retirement_id)
-            label = _label_for(
-                r,
-                deployment,
-                shares[key],
-                config.footprint.ratio_bps,
-                credit.get(retirement.batch_id),
-            )
-            stem = f"{len(result.assets):03d}-{prompt.replace(' ', '-').replace(',', '')}"
-            image = images_dir / f"{stem}.png"
-            image.write_bytes(embed(png, label))
-            badge = badges_dir / f"{stem}.svg"
-            badge.write_text(render_svg(label), encoding="utf-8")
-            result.assets.append(DemoAsset(prompt, image, badge, r, shares[key], label))
-
     store = LocalStore(store_dir)
     car_dir = out_dir / "car"
     car_dir.mkdir()
     for cid in sorted(store.pins(), key=str):
         result.car_files.append(store.export_car(cid, car_dir / f"{cid}.car"))
-    config_path = out_dir / CONFIG_FILE
-    write_config(config_path, config)
-    result.config_path = config_path
+    result.config_path = out_dir / CONFIG_FILE
+    write_config(result.config_path, config)
     return result
+
+
+def run_rpc(
+    out_dir: Path,
+    *,
+    rpc_url: str,
+    ipfs_addr: str,
+    deployer_key: str,
+    oracle_key: str,
+    mode: Literal["single", "batch"] = "batch",
+    assets: int = 12,
+    size: int = 256,
+    steps: int = 12,
+    batch_size: int = 6,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """The same campaign against an RPC node (anvil, ganache, ...) and a Kubo-RPC daemon.
+
+    The keys are hex private keys (taken from environment variables by the CLI); the chain
+    state lives in the node and the blocks in the daemon, so no CAR files are written.
+
+    Raises:
+        InputError: bad sizes, URL or ``out_dir``; ChainError / StoreUnavailable when the node
+            or the daemon does not answer.
+    """
+    _check_sizes(assets, batch_size)
+    out_dir = Path(out_dir).resolve()
+    _prepare_out_dir(out_dir)
+    store = KuboStore(ipfs_addr)
+    w3 = connect(rpc_url)
+    config = _campaign_config(
+        out_dir,
+        {"backend": "rpc", "rpc_url": rpc_url, "data_dir": str(out_dir / "state")},
+        {"backend": "kubo", "kubo_url": ipfs_addr},
+        mode,
+        batch_size,
+    )
+    try:
+        result = _run_campaign(
+            w3,
+            deployer_key=deployer_key,
+            oracle_key=oracle_key,
+            store=store,
+            config=config,
+            assets=assets,
+            size=size,
+            steps=steps,
+            report=progress or _no_progress,
+        )
+    finally:
+        store.close()
+    result.config_path = out_dir / CONFIG_FILE
+    write_config(result.config_path, config)
+    return result
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """Progress sink that draws nothing."""
