@@ -205,8 +205,10 @@ class FootprintConfig(_Section):
     """Embedded hourly-data zone (``DE``, ``US-CAL-CISO``...); exclusive with a constant."""
     intensity_mg_per_kwh: int | None = Field(default=None, ge=0, le=5_000_000)
     """Constant grid intensity in mg CO2e/kWh (declared); exclusive with ``zone``."""
-    pue_milli: int = Field(default=1_200, ge=PUE_SCALE, le=_MAX_PUE_MILLI)
-    """Power usage effectiveness in thousandths (1.2 -> 1200)."""
+    pue_milli: int = Field(default=1_560, ge=PUE_SCALE, le=_MAX_PUE_MILLI)
+    """Power usage effectiveness in thousandths (1.56 -> 1560). The default is the Uptime
+    Institute Global Data Center Survey 2024 average, the same as ``footprint.default_pue()``;
+    set the site's own measured PUE where known."""
     device_class: str | None = None
     """Embodied-emissions device class; ``None`` lets the footprint stage choose."""
     ratio_bps: int = Field(default=MIN_RATIO_BPS, ge=MIN_RATIO_BPS, le=_MAX_RATIO_BPS)
