@@ -209,3 +209,13 @@ def test_cli_bad_file_exit_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["audit", str(path)])
     assert result.exit_code == 2
     assert "stages.0.gpu.count: is required" in result.output
+
+
+def test_docs_example_inventory_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    report = audit_pipeline(load_pipeline(_write(tmp_path, example)))
+    assert [s.accounting for s in report.stages] == [
+        "measured (NVML energy counter)", "measured (NVML power sampling)",
+        "estimated (declared power x time)", "estimated (published benchmark)"]
+    assert report.unquantified == ()
