@@ -219,3 +219,7 @@ def test_docs_example_inventory_is_valid(tmp_path: Path) -> None:
         "measured (NVML energy counter)", "measured (NVML power sampling)",
         "estimated (declared power x time)", "estimated (published benchmark)"]
     assert report.unquantified == ()
+    assert report.total_kwh_per_day == Decimal("1.6407")
+    assert report.shares["measured"] == Decimal("1.15") / Decimal("1.6407")
+    assert f"{float(report.shares['measured']) * 100:.1f} %" in doc
+    assert f"{float(report.shares['estimated']) * 100:.1f} %" in doc
