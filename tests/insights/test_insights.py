@@ -42,7 +42,9 @@ def test_by_model_and_by_settings() -> None:
     doc = ins.to_dict()
     assert doc["energy_share"]["estimated (published benchmark)"] == pytest.approx(
         10465.2 / 14365.2)
-    assert doc["by_model"][0]["energy_per_asset"]["unit"] == "J"
+    assert doc["by_model"][0]["energy_per_asset"] == {
+        "value": 10465.2, "unit": "J", "source": "campaign receipts", "method": "estimated"}
+    assert doc["by_model"][1]["gross"]["method"] == "measured"
 
 
 def test_best_model_projection_arithmetic() -> None:

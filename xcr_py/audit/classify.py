@@ -69,8 +69,11 @@ class StageAudit:
             "requests_per_day": float(self.requests_per_day),
             "energy_per_request": None if self.energy_per_request is None
             else self.energy_per_request.to_dict(),
-            "energy_per_day": None if self.energy_per_day_kwh is None
-            else {"value": float(self.energy_per_day_kwh), "unit": "kWh/day"},
+            "energy_per_day": None if self.energy_per_day_kwh is None or
+            self.energy_per_request is None
+            else {"value": float(self.energy_per_day_kwh), "unit": "kWh/day",
+                  "method": self.energy_per_request.method,
+                  "source": "requests_per_day x energy_per_request"},
             "share_of_expected_energy": None if self.share is None else float(self.share),
             "advice": list(self.advice),
         }

@@ -106,15 +106,24 @@ class Group:
         """Mean gross emissions per asset. Units: gCO2e."""
         return Fraction(self.gross_mg, 1000 * self.assets)
 
+    @property
+    def method(self) -> str:
+        """``measured``, ``estimated``, or ``measured and estimated`` (by asset energy)."""
+        if self.estimated_assets == 0:
+            return "measured"
+        return "estimated" if self.estimated_assets == self.assets else \
+            "measured and estimated"
+
     def to_dict(self, names: Sequence[str]) -> dict[str, Any]:
-        """JSON-ready, every figure with its unit."""
+        """JSON-ready, every figure with its unit, source and method."""
+        src = {"source": "campaign receipts", "method": self.method}
         return {
             **dict(zip(names, self.key, strict=True)),
             "assets": self.assets,
-            "energy": {"value": self.energy_mj / 1000, "unit": "J"},
-            "energy_per_asset": {"value": float(self.energy_j_per_asset), "unit": "J"},
-            "gross": {"value": self.gross_mg / 1000, "unit": "gCO2e"},
-            "gross_per_asset": {"value": float(self.gross_g_per_asset), "unit": "gCO2e"},
+            "energy": {"value": self.energy_mj / 1000, "unit": "J", **src},
+            "energy_per_asset": {"value": float(self.energy_j_per_asset), "unit": "J", **src},
+            "gross": {"value": self.gross_mg / 1000, "unit": "gCO2e", **src},
+            "gross_per_asset": {"value": float(self.gross_g_per_asset), "unit": "gCO2e", **src},
             "estimated_assets": self.estimated_assets,
         }
 
