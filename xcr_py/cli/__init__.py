@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "insights",
     "outbox",
     "schedule",
+    "verify",
 )
 
 EXIT_INPUT = 2

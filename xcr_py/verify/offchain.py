@@ -23,8 +23,17 @@ from xcr_py.receipt import Receipt, parse_receipt
 from xcr_py.receipt.model import j_to_mj, value_to_milli
 from xcr_py.verify.verdict import Number
 
-__all__ = ["Failed", "Footprint", "OffChain", "check_receipt_schema", "fetch_receipt",
-           "read_asset", "recompute_footprint", "receipt_names_asset"]
+__all__ = [
+    "Failed",
+    "Footprint",
+    "OffChain",
+    "asset_cid_step",
+    "check_receipt_schema",
+    "fetch_receipt",
+    "read_asset",
+    "receipt_names_asset",
+    "recompute_footprint",
+]
 
 
 class Failed(Exception):
@@ -106,7 +115,8 @@ def fetch_receipt(store: BlockStore, state: OffChain) -> tuple[str, tuple[Number
     try:
         data = store.get(wanted)
     except XcrError as exc:
-        raise Failed(f"receipt {wanted} not retrievable from {store!r}: {exc}") from None
+        raise Failed(f"receipt {wanted} not retrievable from {store!r}: "
+                     f"{type(exc).__name__}: {exc}") from None
     got = str(bytes_cid(data))
     if got != wanted:
         raise Failed(f"store returned bytes whose CID is {got}, label names {wanted}")
