@@ -144,18 +144,17 @@ contract CarbonReceipt is ERC721, AccessControl, IERC5192 {
     }
 
     /// @notice Always reverts: receipts are soulbound.
+    /// @dev `view` (stricter than ERC-721's nonpayable; same selector): it can only ever revert.
     /// @param to Would-be approved account.
-    /// @param tokenId Receipt token id.
-    function approve(address to, uint256 tokenId) public override {
-        tokenId; // unused: every approval is refused
-        revert CarbonReceiptApprovalDisabled(address(0), to);
+    /// @param tokenId Receipt token id (reverts with ERC721NonexistentToken if it does not exist).
+    function approve(address to, uint256 tokenId) public view override {
+        revert CarbonReceiptApprovalDisabled(_requireOwned(tokenId), to);
     }
 
     /// @notice Always reverts: receipts are soulbound.
+    /// @dev `view`, as {approve}.
     /// @param operator Would-be operator.
-    /// @param approved Ignored.
-    function setApprovalForAll(address operator, bool approved) public override {
-        approved;
+    function setApprovalForAll(address operator, bool) public view override {
         revert CarbonReceiptApprovalDisabled(msg.sender, operator);
     }
 
@@ -177,8 +176,8 @@ contract CarbonReceipt is ERC721, AccessControl, IERC5192 {
         bytes memory data = abi.encodePacked(bytes4(0x01551220), digest);
         bytes memory out = new bytes(59); // 1 + ceil(36 * 8 / 5)
         out[0] = "b";
-        uint256 buffer;
-        uint256 bits;
+        uint256 buffer = 0;
+        uint256 bits = 0;
         uint256 j = 1;
         for (uint256 i = 0; i < data.length; ++i) {
             buffer = (buffer << 8) | uint8(data[i]);

@@ -128,9 +128,9 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
     error XcrControllerInvalidProof(uint256 batchTokenId, bytes32 leafHash);
 
     /// @notice Settlement and claims were paused by `account`.
-    event Paused(address account);
+    event Paused(address indexed account);
     /// @notice Settlement and claims were resumed by `account`.
-    event Unpaused(address account);
+    event Unpaused(address indexed account);
     /// @notice The admin changed the policy.
     event PolicyChanged(uint32 ratioBps, uint16 minPermanenceYears, uint8 threshold);
     /// @notice A batch was settled: one retirement, one receipt.
@@ -175,6 +175,8 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
         returns (uint256 tokenId)
     {
         Policy memory current = _activePolicy();
+        // Deadlines are hours ahead; a validator's few seconds of timestamp leeway do not matter.
+        // slither-disable-next-line timestamp
         if (block.timestamp > report.deadline) revert XcrControllerReportExpired(report.deadline, block.timestamp);
         _checkSignatures(keccak256(abi.encode(METERING_REPORT_TYPEHASH, report)), signatures, current.threshold);
         if (report.pueMilli < _PUE_SCALE) revert XcrControllerPueBelowOne(report.pueMilli);
@@ -217,6 +219,7 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
         returns (uint256 batchTokenId)
     {
         Policy memory current = _activePolicy();
+        // slither-disable-next-line timestamp
         if (block.timestamp > report.deadline) revert XcrControllerReportExpired(report.deadline, block.timestamp);
         _checkSignatures(keccak256(abi.encode(BATCH_REPORT_TYPEHASH, report)), signatures, current.threshold);
         if (report.leafCount == 0 || report.grossMg == 0) {
@@ -229,6 +232,8 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
         batchTokenId = uint256(report.root) | _BATCH_BIT;
         uint256 retirementId =
             credits.retire(report.creditBatch, grams, report.owner, batchTokenId, current.minPermanenceYears);
+        // The event needs the retirement id; `credits` is immutable, ours, and calls out to no one on burn.
+        // slither-disable-next-line reentrancy-events
         emit BatchSettled(batchTokenId, retirementId, report.leafCount);
         receipts.mint(
             report.owner,
@@ -405,7 +410,7 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
     function _checkSignatures(bytes32 structHash, bytes[] calldata signatures, uint8 threshold) private view {
         if (signatures.length < threshold) revert XcrControllerTooFewSignatures(signatures.length, threshold);
         bytes32 digest = _hashTypedDataV4(structHash);
-        address previous;
+        address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
             address signer = ECDSA.recover(digest, signatures[i]);
             if (signer == previous) revert XcrControllerDuplicateSigner(signer);
