@@ -134,7 +134,10 @@ def write_doc(path: Path) -> None:
         raise SystemExit(f"{path} lacks the {BEGIN} / {END} markers")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{stamp}\n\n{table}\n{END}{tail}", encoding="utf-8")
+    # Write beside and rename, so an interrupted run never leaves a half-written doc.
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(f"{head}{BEGIN}\n{stamp}\n\n{table}\n{END}{tail}", encoding="utf-8")
+    partial.replace(path)
     print(table)
 
 
