@@ -69,7 +69,12 @@ def settings() -> dict[str, Any]:
 def source_units(repo: Path = REPO) -> list[str]:
     """Source unit names (repo-relative, POSIX) of every contract source, sorted."""
     root = repo / CONTRACTS_DIR
-    return sorted(p.relative_to(repo).as_posix() for p in root.rglob("*.sol"))
+    return sorted(
+        p.relative_to(repo).as_posix()
+        for p in root.rglob("*.sol")
+        # Hidden folders are tool caches (ape-solidity unpacks dependencies into contracts/.cache).
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
 
 
 def compile_contracts(repo: Path = REPO) -> dict[str, Any]:

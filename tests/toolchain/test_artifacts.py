@@ -95,3 +95,12 @@ def test_failed_compile_leaves_artifacts_untouched(tmp_path: Path) -> None:
 def test_load_unknown_contract_names_what_is_shipped() -> None:
     with pytest.raises(KeyError, match="shipped"):
         artifacts.load("NoSuchContract")
+
+
+def test_hidden_tool_caches_under_contracts_are_not_sources(tmp_path: Path) -> None:
+    (tmp_path / "contracts" / ".cache" / "dep").mkdir(parents=True)
+    (tmp_path / "contracts" / "sub").mkdir()
+    (tmp_path / "contracts" / "A.sol").write_text("")
+    (tmp_path / "contracts" / "sub" / "B.sol").write_text("")
+    (tmp_path / "contracts" / ".cache" / "dep" / "C.sol").write_text("")
+    assert compile_script.source_units(tmp_path) == ["contracts/A.sol", "contracts/sub/B.sol"]
