@@ -101,6 +101,11 @@ def test_region_option_restricts_jobs(jobs_file: Path) -> None:
         ({"earliest": "2024-06-03T08:00:00"}, "jobs[0].earliest"),
         ({"gpus": 0}, "jobs[0].gpus"),
         ({"colour": "red"}, "jobs[0].colour"),
+        ({"energy_mj": 5}, "jobs[0].energy_kwh"),  # both energy fields
+        ({"energy_interval_kwh": [4.0, 3.0]}, "jobs[0].energy_low_mj"),  # low above the point
+        ({"energy_interval_kwh": "wide"}, "jobs[0].energy_interval_kwh"),
+        ({"duration_h": 1000}, "jobs[0].duration_h"),
+        ({"regions": []}, "jobs[0].regions"),
     ],
 )
 def test_plan_bad_input_exit_2_naming_the_field(tmp_path: Path, patch: dict, field: str) -> None:
@@ -240,3 +245,22 @@ def test_plan_exact_method(tmp_path: Path, jobs_file: Path) -> None:
     assert "infeasible thumbs" in result.output
     bad = CliRunner().invoke(cli, ["schedule", "plan", str(jobs_file), "--method", "exact"])
     assert bad.exit_code == 2 and "single-hour, single-GPU" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("capacity", {"DE": -1}, "capacity['DE']"),
+        ("capacity", {"DE": 1.5}, "capacity.DE"),
+        ("pue_milli", {"DE": 900}, "pue_milli['DE']"),
+        ("now", "yesterday", "now"),
+    ],
+)
+def test_plan_bad_file_level_fields(tmp_path: Path, key: str, value: object, field: str) -> None:
+    doc = json.loads(json.dumps(JOBS))
+    doc[key] = value
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    result = CliRunner().invoke(cli, ["schedule", "plan", str(path)])
+    assert result.exit_code == 2
+    assert field in result.output
