@@ -17,7 +17,8 @@ Algorithm (documented in ``docs/scheduling.md``):
 Without capacity limits each job's choice is independent, so the plan is the exact optimum for
 the forecast (with zero error: the perfect-foresight bound). With binding capacity the greedy is
 exact when all jobs are single-hour and share one window; otherwise it can differ from the
-optimum (tests show an instance).
+optimum (tests show an instance). ``method="exact"`` solves single-hour, single-GPU jobs
+optimally as a min-cost assignment (:mod:`xcr_py.schedule.exact`).
 """
 
 from __future__ import annotations
