@@ -23,6 +23,8 @@ from importlib import resources
 from typing import Any
 
 from eth_account import Account
+from eth_typing import HexStr
+from eth_utils import to_checksum_address
 
 from xcr_py import units
 from xcr_py.chain import RemovalMethod, Sender, XcrGateway, connect, deploy
@@ -54,16 +56,21 @@ def measure() -> dict[str, Any]:
         plain_address = sender.send(
             None, factory.constructor().data_in_transaction
         ).contract_address
-        plain = w3.eth.contract(address=plain_address, abi=load_artifact("PlainERC721")["abi"])
+        assert plain_address is not None
+        plain: Any = w3.eth.contract(
+            address=to_checksum_address(plain_address), abi=load_artifact("PlainERC721")["abi"]
+        )
         sender.transact(plain, "mint", _fresh_address(), 1)  # warm the contract's storage layout
         figures["baseline_erc721_mint"] = sender.transact(
             plain, "mint", _fresh_address(), 2
         ).gas_used
 
         deployment = deploy(w3, admin, [Account.from_key(oracle).address], threshold=1)
-        figures["deploy_total"] = sum(
-            int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in deployment.tx_hashes.values()
-        )
+        deploy_gas = [
+            int(w3.eth.get_transaction_receipt(HexStr(h))["gasUsed"])
+            for h in deployment.tx_hashes.values()
+        ]
+        figures["deploy_total"] = sum(deploy_gas)
         gw = XcrGateway(w3, deployment, admin)
         batch_id, tx = gw.issue_batch(
             10**12,
@@ -203,9 +210,7 @@ def main() -> int:
     ok_single = figures["single_receipt_fresh_creator"] <= TARGET_SINGLE_GAS
     ok_batch = batch[1000] / 1000 <= TARGET_BATCH_GAS_PER_ASSET_AT_1000
     flat = max(batch.values()) - min(batch.values())
-    print(
-        f"batch settle gas spread over 1..1,000 assets: {flat:,} gas (no per-asset storage)"
-    )
+    print(f"batch settle gas spread over 1..1,000 assets: {flat:,} gas (no per-asset storage)")
     print(f"single target met: {ok_single}; batch target met: {ok_batch}")
     return 0
 

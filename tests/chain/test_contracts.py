@@ -421,7 +421,7 @@ def test_pause_stops_settlement_and_claims(env: Env) -> None:
             env.stranger.unpause()
         with reverts("XcrControllerPaused"):
             env.admin.pause()
-        assert env.admin.controller.functions.paused().call() is True
+        assert env.admin.paused() is True
     finally:
         env.admin.unpause()
     with reverts("XcrControllerNotPaused"):

@@ -54,7 +54,8 @@ class JournalProvider(EthereumTesterProvider):
         self._journal = journal_path.open("a", encoding="utf-8")
 
     def _set_next_timestamp(self, timestamp: int) -> None:
-        backend: Any = self.ethereum_tester.backend
+        tester: Any = self.ethereum_tester
+        backend = tester.backend
         backend.chain.header = backend.chain.header.copy(timestamp=timestamp)
 
     def _replay(self) -> int:
@@ -152,8 +153,8 @@ class EmbeddedChain:
 
     def dev_private_keys(self) -> list[str]:
         """The pre-funded development keys (public test keys)."""
-        backend: Any = self.provider.ethereum_tester.backend
-        return [key.to_hex() for key in backend.account_keys]
+        tester: Any = self.provider.ethereum_tester
+        return [key.to_hex() for key in tester.backend.account_keys]
 
     def _release(self) -> None:
         fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)

@@ -320,7 +320,14 @@ class XcrGateway:
 
     def policy(self) -> tuple[int, int, int]:
         """(ratio_bps, min_permanence_years, threshold)."""
-        return tuple(self.controller.functions.policy().call())  # type: ignore[return-value]
+        ratio_bps, min_permanence_years, threshold, _paused = (
+            self.controller.functions.policy().call()
+        )
+        return int(ratio_bps), int(min_permanence_years), int(threshold)
+
+    def paused(self) -> bool:
+        """Whether settlement and claims are paused."""
+        return bool(self.controller.functions.paused().call())
 
     def pause(self) -> TxResult:
         """Pause settlement and claims (admin only)."""
