@@ -95,3 +95,20 @@ def test_ape_compiles_and_mints_a_receipt(tmp_path: Path) -> None:
         assert f"contracts/{name}.sol" in out
     out = _run([str(APE), "test", "tests/ape", "-p", "no:cacheprovider"], project, **env)
     assert "1 passed" in out
+
+
+def test_forge_builds_with_the_solc_program(tmp_path: Path) -> None:
+    project = tmp_path / "xcr"
+    shutil.copytree(REPO / "contracts", project / "contracts")
+    (project / "node_modules").symlink_to(REPO / "node_modules")
+    forge = REPO / "node_modules" / ".bin" / "forge"
+    _run(
+        [str(forge), "build", "--root", str(project), "--use", str(REPO / "scripts" / "solc"),
+         "--contracts", "contracts", "--evm-version", "shanghai", "--optimize",
+         "--optimizer-runs", "200", "--offline",
+         "--remappings", "@openzeppelin/=node_modules/@openzeppelin/"],
+        project,
+    )  # fmt: skip
+    built = json.loads((project / "out/CarbonReceipt.sol/CarbonReceipt.json").read_text())
+    assert len(built["bytecode"]["object"]) > 1000
+    assert json.loads(built["rawMetadata"])["compiler"]["version"].startswith(SOLC_VERSION)
