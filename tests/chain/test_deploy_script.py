@@ -10,6 +10,7 @@ from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 
+from xcr_py.chain import Deployment, XcrGateway
 from xcr_py.chain.nodes import LocalNode
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +54,8 @@ def test_deploy_writes_addresses_hashes_and_metadata(tmp_path: Path, anvil_node:
     assert document["compiler_metadata"]["compiler"]["settings"]["evmVersion"] == "shanghai"
     assert "XcrController" in document["compiler_metadata"]["contracts"]
     assert key.removeprefix("0x") not in json.dumps(document) + result.stdout + result.stderr
+    deployment = Deployment.load(tmp_path / f"{anvil_node.chain_id}.json")
+    assert XcrGateway(w3, deployment, key).policy() == (10_000, 100, 1)
 
 
 def test_missing_key_env_is_an_input_error(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,12 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        """Inverse of :meth:`to_json`."""
-        return cls(**data)
+        """Inverse of :meth:`to_json`; extra keys (``deployments/<chain-id>.json``) are ignored."""
+        known = {f.name for f in fields(cls)}
+        missing = {"chain_id", "credits", "receipts", "controller", "deployer"} - set(data)
+        if missing:
+            raise InputError("deployment", f"missing {', '.join(sorted(missing))}")
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     def save(self, path: Path) -> None:
         """Write the deployment as JSON atomically (temp file, then rename)."""
