@@ -77,3 +77,17 @@ def test_analysis_covers_the_three_contracts_and_not_dependencies(
     }
     exported = {name for s in sources.values() for name in s["ast"]["exportedSymbols"]}
     assert {"RemovalCredits", "CarbonReceipt", "XcrController"} <= exported
+
+
+def test_every_suppressed_finding_is_explained_next_to_it() -> None:
+    # A `slither-disable` comment must follow a comment line saying why the finding is accepted.
+    unexplained = []
+    for sol in sorted((REPO / "contracts").rglob("*.sol")):
+        lines = sol.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "slither-disable" not in line:
+                continue
+            before = lines[i - 1].strip() if i else ""
+            if not before.startswith("//") or "slither-disable" in before or len(before) < 20:
+                unexplained.append(f"{sol.relative_to(REPO)}:{i + 1}")
+    assert unexplained == []
