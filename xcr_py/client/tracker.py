@@ -222,29 +222,35 @@ class Tracker:
         env = os.environ if env is None else env
         self.config = config
         self._owned: list[Callable[[], None]] = []
-        if gateway is None:
-            gateway = open_gateway(config, env)
-        if quorum is None:
-            quorum = load_quorum(config.oracle, env, prompt=None)
-        if outbox is None:
-            outbox = open_outbox(config)
-            self._owned.append(outbox.close)
-        if store is None:
-            store = open_store(config)
-        if meter is None:
-            meter = default_meter()
-            self._owned.append(meter.close)
-        self.gateway, self.quorum, self.outbox, self.store, self.meter = (
-            gateway, quorum, outbox, store, meter)
-        self.creator = self._address(creator or gateway.sender.address, "creator")
-        policy_ratio = int(gateway.policy()[0])
-        self.credits = CreditSelector(gateway, credit_batch)
-        self.preparer = Preparer(store, FootprintSettings.from_config(
-            config.footprint, policy_ratio_bps=policy_ratio, intensity=intensity),
-            self.credits, quorum.addresses, quorum.threshold)
-        self.settler = Settler(outbox, gateway, quorum, store, mode=config.mode.kind,
-                               batch_size=config.mode.batch_size,
-                               max_delay_s=config.mode.max_delay_s)
+        try:
+            if gateway is None:
+                gateway, release = open_gateway(config, env)
+                self._owned.append(release)
+            if quorum is None:
+                quorum = load_quorum(config.oracle, env, prompt=None)
+            if outbox is None:
+                outbox = open_outbox(config)
+                self._owned.append(outbox.close)
+            if store is None:
+                store = open_store(config)
+            if meter is None:
+                meter = default_meter()
+                self._owned.append(meter.close)
+            self.gateway, self.quorum, self.outbox, self.store, self.meter = (
+                gateway, quorum, outbox, store, meter)
+            self.creator = self._address(creator or gateway.sender.address, "creator")
+            policy_ratio = int(gateway.policy()[0])
+            self.credits = CreditSelector(gateway, credit_batch)
+            self.preparer = Preparer(store, FootprintSettings.from_config(
+                config.footprint, policy_ratio_bps=policy_ratio, intensity=intensity),
+                self.credits, quorum.addresses, quorum.threshold)
+            self.settler = Settler(outbox, gateway, quorum, store, mode=config.mode.kind,
+                                   batch_size=config.mode.batch_size,
+                                   max_delay_s=config.mode.max_delay_s)
+        except BaseException:  # release what was opened here before re-raising
+            for closer in reversed(self._owned):
+                closer()
+            raise
         self._settle = settle
         self._poll_s = poll_s
         self._counter = itertools.count(1)

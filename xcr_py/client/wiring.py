@@ -6,7 +6,7 @@ constructor): the environment mapping is passed in, never read from ``os.environ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xcr_py.chain.deployment import Deployment
@@ -37,41 +37,50 @@ def default_meter(estimate: Sequence[EstimateSpec] = DEFAULT_ESTIMATE) -> Meter:
     return open_meter(estimate=estimate)
 
 
-def open_gateway(config: XcrConfig, env: Mapping[str, str],
-                 submitter_key: str | None = None) -> XcrGateway:
+def open_gateway(config: XcrConfig, env: Mapping[str, str], submitter_key: str | None = None,
+                 ) -> tuple[XcrGateway, Callable[[], None]]:
     """The deployment named by the configuration, sending from ``submitter_key``.
 
     RPC backend: ``chain.rpc_url`` and ``chain.deployment_file`` are required; the submitting
-    key defaults to the oracle's ``private_key_env`` variable. Embedded backend: the
-    persistent chain in ``chain.data_dir`` (see :mod:`xcr_py.chain.embedded`).
+    key defaults to the oracle's ``private_key_env`` variable. Embedded backend: the persistent
+    chain journalled in ``chain.data_dir`` (:class:`~xcr_py.chain.embedded.EmbeddedChain`, held
+    exclusively until the returned ``close`` is called); the submitting key defaults to the
+    oracle key variable, else the chain's first public development key.
+
+    Returns:
+        The gateway and a function that releases the connection.
 
     Raises:
-        ConfigError: a required setting or key is missing.
+        ConfigError: a required setting or key is missing, or the chain id differs.
     """
     chain = config.chain
     if chain.deployment_file is None:
         raise ConfigError("chain.deployment_file (from defaults): is required to settle; "
                           "deploy first (xcr demo writes one) or pass a gateway")
     deployment = Deployment.load(Path(chain.deployment_file))
+    key = submitter_key
+    if key is None and config.oracle.private_key_env is not None:
+        key = env.get(config.oracle.private_key_env) or None
+    close: Callable[[], None] = lambda: None  # noqa: E731 - nothing to release for RPC
     if chain.backend == "rpc":
         from xcr_py.chain.connect import connect
 
         assert chain.rpc_url is not None  # the config validator requires it
         w3 = connect(chain.rpc_url)
     else:
-        try:
-            from xcr_py.chain import embedded  # type: ignore[attr-defined]
-        except ImportError:
-            raise ConfigError("chain.backend (embedded): the persistent embedded chain is not "
-                              "available in this build; pass a gateway") from None
-        w3 = embedded.connect(chain.data_dir)
-    if chain.chain_id is not None and int(w3.eth.chain_id) != chain.chain_id:
-        raise ConfigError(f"chain.chain_id: node reports {w3.eth.chain_id}, config expects "
-                          f"{chain.chain_id}")
-    key = submitter_key
-    if key is None and config.oracle.private_key_env is not None:
-        key = env.get(config.oracle.private_key_env)
-    if not key:
-        raise ConfigError("oracle.private_key_env: no submitting key (set the variable or "
-                          "pass submitter_key)")
-    return XcrGateway(w3, deployment, key)
+        from xcr_py.chain.embedded import EmbeddedChain
+
+        embedded = EmbeddedChain(Path(chain.data_dir))
+        w3, close = embedded.w3, embedded.close
+        key = key or embedded.dev_private_keys()[0]
+    try:
+        if chain.chain_id is not None and int(w3.eth.chain_id) != chain.chain_id:
+            raise ConfigError(f"chain.chain_id: node reports {w3.eth.chain_id}, config expects "
+                              f"{chain.chain_id}")
+        if not key:
+            raise ConfigError("oracle.private_key_env: no submitting key (set the variable or "
+                              "pass submitter_key)")
+        return XcrGateway(w3, deployment, key), close
+    except BaseException:
+        close()
+        raise

@@ -1,0 +1,68 @@
+"""A 200-asset pipeline run that the crash test kills with SIGKILL and restarts.
+
+Run as ``python -m tests.pipeline.crash_run RUN_DIR`` from the repository root. ``RUN_DIR``
+holds ``run.json`` (written by the test: backend, RPC URL, keys, mode, asset count), the
+deployment, the outbox, the local block store and (embedded) the chain's data. Each start
+resumes whatever the previous, killed, process left: the tracker's worker settles the rows
+already in the outbox, and assets not yet in the outbox are tracked again.
+
+Prints ``ready`` once the tracker is up, ``done <confirmed>`` when everything settled.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.client.helpers import asset_bytes, estimate_meter
+from xcr_py.chain import Deployment, XcrGateway, connect
+from xcr_py.client import Tracker
+from xcr_py.content.cid import bytes_cid
+from xcr_py.content.local import LocalStore
+from xcr_py.oracle.keys import OracleQuorum, OracleSigner
+from xcr_py.oracle.outbox import Outbox, RetryPolicy
+
+ASSET_SIZE = 2048
+
+
+def open_chain(run: dict[str, Any], folder: Path) -> Any:
+    """The web3 connection the run names (an RPC URL, or the persistent embedded chain)."""
+    if run["backend"] == "rpc":
+        return connect(run["rpc_url"])
+    from xcr_py.chain.embedded import EmbeddedChain
+
+    return EmbeddedChain(folder / "chain").w3  # held (flock) until this process exits
+
+
+def main(folder: Path) -> None:
+    run = json.loads((folder / "run.json").read_text())
+    w3 = open_chain(run, folder)
+    deployment = Deployment.load(folder / "deployment.json")
+    gateway = XcrGateway(w3, deployment, run["submitter_key"])
+    quorum = OracleQuorum([OracleSigner.from_private_key(k) for k in run["oracle_keys"]])
+    outbox = Outbox(folder / "outbox.sqlite",
+                    policy=RetryPolicy(base_s=0.05, cap_s=0.5, max_attempts=20))
+    from xcr_py.config import load_config
+
+    config = load_config(env={}, overrides={
+        "chain.data_dir": str(folder / "data"), "footprint.intensity_mg_per_kwh": 400_000,
+        "mode.kind": run["mode"], "mode.batch_size": run["batch_size"], "mode.max_delay_s": 0.2})
+    tracker = Tracker(config, meter=estimate_meter(), store=LocalStore(folder / "store"),
+                      gateway=gateway, quorum=quorum, outbox=outbox, env={})
+    reader = Outbox(folder / "outbox.sqlite")  # own connection: the worker owns ``outbox``
+    print("ready", flush=True)
+    for i in range(run["assets"]):
+        data = asset_bytes(i, ASSET_SIZE)
+        if reader.find(bytes(bytes_cid(data).raw_digest)) is not None:
+            continue  # tracked by an earlier (killed) run: its row is resumed by the worker
+        with tracker.track(data, model="crash-test", campaign="crash"):
+            pass
+    tracker.flush(240)
+    print("done", reader.status().counts["confirmed"], flush=True)
+    tracker.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
