@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 npm ci --no-audit --no-fund --loglevel=error
+# Headless Debian chromium for the report test (tests/report); installed only when missing.
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
 
 # slither, brownie and ape pin web3 7 (xcr runs on web3 8): one virtual environment each, made
 # once; tests/toolchain runs them as subprocesses.

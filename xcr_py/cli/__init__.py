@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "footprint",
     "insights",
     "outbox",
+    "report",
     "schedule",
     "verify",
 )
