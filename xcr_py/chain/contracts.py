@@ -151,6 +151,7 @@ class Sender:
         private_key: hex or bytes key of the sending account.
         decoder: decoder for custom errors (defaults to the three XCR contracts' ABIs).
         gas_margin: multiplier on the node's gas estimate.
+        receipt_timeout_s: how long to wait for a transaction to be mined.
     """
 
     def __init__(
@@ -159,11 +160,13 @@ class Sender:
         private_key: str | bytes,
         decoder: RevertDecoder | None = None,
         gas_margin: float = 1.25,
+        receipt_timeout_s: float = 120.0,
     ) -> None:
         self.w3 = w3
         self._account = Account.from_key(private_key)
         self.decoder = decoder or default_decoder()
         self.gas_margin = gas_margin
+        self.receipt_timeout_s = receipt_timeout_s
 
     def __repr__(self) -> str:
         return f"Sender(address={self.address})"
@@ -208,8 +211,24 @@ class Sender:
         tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
         del tx["from"]
         signed = self._account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:  # nonce, funds, fee or a revert the node found at submission
+            revert = self.decoder.from_exception(exc)
+            if revert is not None and revert.name != "UnknownRevert":
+                raise revert from exc
+            raise ChainError(
+                f"the node refused the transaction: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout_s
+            )
+        except Exception as exc:  # web3's TimeExhausted and transport errors
+            raise ChainError(
+                f"no receipt for transaction 0x{bytes(tx_hash).hex()} within "
+                f"{self.receipt_timeout_s}s: {type(exc).__name__}"
+            ) from exc
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx_hash.hex()} reverted after a successful estimate")
         address = receipt.get("contractAddress")
