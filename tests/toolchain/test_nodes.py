@@ -126,3 +126,18 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
     with pytest.raises(ChainError, match="npm ci"):
         start_anvil(node_modules=tmp_path)
     assert find_node_modules().name == "node_modules"
+
+
+def test_interrupt_while_starting_stops_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xcr_py.chain.nodes as nodes
+
+    started: list[LocalNode] = []
+
+    def interrupted(node: LocalNode, timeout_s: float) -> int:
+        started.append(node)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nodes, "_wait_ready", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start_anvil()
+    assert len(started) == 1 and not started[0].running

@@ -239,6 +239,9 @@ def _launch(
             node.stop()
             if port is not None or not port_taken:
                 raise
+        except BaseException:
+            node.stop()  # e.g. Ctrl-C while waiting: the node runs in its own session, stop it
+            raise
     raise ChainError(f"{kind} did not start after {attempts} ports: {last_error}")
 
 
