@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "outbox",
     "report",
     "schedule",
+    "serve",
     "verify",
 )
 
