@@ -23,7 +23,7 @@ fi
 mkdir -p "$HOME/.solcx" .build
 ln -sfn "$PWD/scripts/solc" "$HOME/.solcx/solc-v$(node -p 'require("./node_modules/solc/package.json").version')"
 # brownie's test network attaches to the anvil its test starts (the test sets the port).
-.venv-brownie/bin/brownie networks list 2>/dev/null | grep "xcr-anvil" >/dev/null ||
+grep -qs "id: xcr-anvil" "$HOME/.brownie/network-config.yaml" ||
     .venv-brownie/bin/brownie networks add Development xcr-anvil cmd=anvil host=http://127.0.0.1 \
         port=8545 evm_version=shanghai accounts=10 chain_id=31337 >/dev/null
 
