@@ -19,6 +19,10 @@ fi
     .venv-brownie/bin/pip install --quiet --disable-pip-version-check "eth-brownie==1.22.2"; }
 [ -x .venv-ape/bin/ape ] || { python3 -m venv .venv-ape &&
     .venv-ape/bin/pip install --quiet --disable-pip-version-check "eth-ape==0.8.52" "ape-solidity==0.8.6"; }
+# xcr_py itself must also run on web3 7 (tests/compat runs the chain suite there).
+[ -x .venv-web3v7/bin/pytest ] || python3 -m venv .venv-web3v7
+.venv-web3v7/bin/pip install --quiet --disable-pip-version-check -e . "web3[tester]>=7.16,<8" \
+    pytest pytest-timeout hypothesis py-solc-x
 # py-solc-x (brownie, ape-solidity) looks for compilers in ~/.solcx: register scripts/solc there.
 mkdir -p "$HOME/.solcx" .build
 ln -sfn "$PWD/scripts/solc" "$HOME/.solcx/solc-v$(node -p 'require("./node_modules/solc/package.json").version')"
