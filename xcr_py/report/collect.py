@@ -17,6 +17,7 @@ from xcr_py.chain.gateway import CreditBatch, Receipt, Retirement, XcrGateway
 from xcr_py.config import XcrConfig
 from xcr_py.content.store import BlockStore
 from xcr_py.embed.files import read_label
+from xcr_py.embed.sidecar import sidecar_path
 from xcr_py.errors import InputError, XcrError
 from xcr_py.receipt import Receipt as ReceiptDoc
 from xcr_py.receipt import parse_receipt
@@ -26,7 +27,7 @@ from xcr_py.verify.sources import read_gateway
 
 __all__ = ["AssetEntry", "CampaignData", "RetirementEntry", "collect_campaign", "labelled_files"]
 
-_SKIP_SUFFIXES = (".xcr.json", ".html", ".csv", ".json", ".toml", ".car", ".sqlite", ".jsonl")
+_EMBEDDED_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,12 @@ class CampaignData:
 
 
 def labelled_files(folder: Path) -> Iterator[Path]:
-    """Candidate media files under ``folder`` (sorted, recursive; reports and configs skipped)."""
+    """Candidate assets under ``folder``, sorted, recursive: PNG/JPEG files and any file with a
+    ``.xcr.json`` sidecar (block stores, badges, CARs and configs are not candidates)."""
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.endswith(_SKIP_SUFFIXES) \
-                and not path.name.startswith("."):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix.lower() in _EMBEDDED_SUFFIXES or sidecar_path(path).is_file():
             yield path
 
 
