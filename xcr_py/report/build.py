@@ -74,7 +74,7 @@ def _intensity_series(data: CampaignData) -> dict[str, Any]:
         data_series = load_zone(zone)
     except Exception:  # an unknown zone only loses the reference line
         return series
-    reference = []
+    reference: list[list[Any]] = []
     t = first
     while t <= last and len(reference) < 24 * 31:
         in_data = t if t.year == 2024 else t.replace(year=2024)

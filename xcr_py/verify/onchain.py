@@ -129,7 +129,7 @@ def read_retirement(gw: XcrGateway, off: OffChain, on: OnChain, label_status: st
                     label_removed_mg: int) -> tuple[str, tuple[Number, ...]]:
     """Step ``retirement``: credit batch, project, removal method, permanence, grams, status."""
     assert on.token is not None and off.doc is not None and off.footprint is not None
-    r = _call("retirement()", lambda: gw.retirement(on.token.retirement_id))  # type: ignore[union-attr]
+    r = _call("retirement()", lambda: gw.retirement(on.token.retirement_id))
     on.retirement = r
     credit = off.doc["removal"]["credit"]
     if r.status not in (RetirementStatus.PENDING, RetirementStatus.FINAL):
@@ -193,7 +193,7 @@ def batch_document(gw: XcrGateway, store: BlockStore, on: OnChain,
         raise Failed(f"batch document is not JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("schema") != "xcr.batch/1":
         raise Failed("batch document is not an xcr.batch/1 object")
-    root = _call("batchRoot()", lambda: gw.batch_root(on.token.token_id))  # type: ignore[union-attr]
+    root = _call("batchRoot()", lambda: gw.batch_root(on.token.token_id))
     on.root = root
     if doc.get("root") != "0x" + root.hex():
         raise Failed(f"batch document root {doc.get('root')} differs from the chain's "
@@ -269,7 +269,7 @@ def inclusion_proof(gw: XcrGateway, store: BlockStore, on: OnChain,
         raise Failed(f"malformed proof ({exc})") from None
     if not verify_proof(proof, on.root, on.leaf):
         raise Failed("the proof does not lead from the leaf to the on-chain root (off chain)")
-    if not _call("verifyAsset()", lambda: gw.verify_asset(on.token.token_id, on.leaf, proof)):  # type: ignore[union-attr,arg-type]
+    if not _call("verifyAsset()", lambda: gw.verify_asset(on.token.token_id, on.leaf, proof)):
         raise Failed("verifyAsset returned false on chain")
     return f"proof of {len(proof)} hashes valid off chain and on chain (verifyAsset)", (
         _n("proof.length", len(proof), "hashes", "proof document", "stated"),
