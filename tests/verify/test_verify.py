@@ -221,3 +221,34 @@ def test_unlabelled_file_fails_at_label(tmp_path: Path, campaign: Campaign) -> N
     path.write_bytes(read_label(campaign.files["single"][0]).original)
     verdict = verify_file(path, campaign.config)
     assert [s.name for s in verdict.steps] == ["label"] and not verdict.ok
+
+
+def test_claimed_asset_token_verifies_against_the_batch_retirement(campaign: Campaign,
+                                                                   tmp_path: Path) -> None:
+    from xcr_py.chain import XcrGateway
+    from xcr_py.chain.embedded import EmbeddedChain
+    from xcr_py.config import load_config
+    from xcr_py.oracle.eip712 import Leaf
+
+    root = tmp_path / "copy"
+    shutil.copytree(campaign.root, root)  # the claim is a new transaction: work on a copy
+    config = load_config(root / "xcr.toml", env={})
+    path = root / "batch" / "asset-1.png"
+    label = read_label(path).label
+    store = LocalStore(config.store_path)
+    with EmbeddedChain(config.chain.data_dir) as chain:
+        gw = XcrGateway(chain.w3, campaign.deployment, chain.dev_private_keys()[3])
+        doc = json.loads(store.get(gw.receipt(label.token_id).token_uri.removeprefix("ipfs://")))
+        entry = next(e for e in doc["leaves"] if e["receipt_cid"] == label.receipt_cid)
+        proof_doc = json.loads(store.get(entry["proof_cid"]))
+        leaf = Leaf(asset_digest=bytes.fromhex(entry["asset_digest"][2:]),
+                    receipt_digest=bytes.fromhex(entry["receipt_digest"][2:]),
+                    creator=entry["creator"], energy_mj=entry["energy_mj"],
+                    gross_mg=entry["gross_mg"])
+        claimed = gw.claim_asset_receipt(label.token_id, leaf,
+                                         [bytes.fromhex(h[2:]) for h in proof_doc["proof"]])
+    _relabel(path, token_id=claimed.token_id)
+    verdict = verify_file(path, config)
+    assert verdict.ok, verdict.to_json()
+    assert verdict.mode == "claim"
+    assert [s.name for s in verdict.steps] == ALL_SINGLE

@@ -71,7 +71,8 @@ def read_token(gw: XcrGateway, off: OffChain, on: OnChain, label_chain_id: int,
                label_contract: str, token_id: int) -> tuple[str, tuple[Number, ...], str]:
     """Step ``token``: exists, locked, digests match, energy and gross equal the recomputed.
 
-    Returns the details, numbers and the mode (``single`` or ``batch``).
+    Returns the details, numbers and the mode (``single``, ``batch`` or ``claim``: an asset
+    token claimed from a settled batch).
     """
     assert off.footprint is not None
     chain_id = int(gw.w3.eth.chain_id)
@@ -118,6 +119,11 @@ def read_token(gw: XcrGateway, off: OffChain, on: OnChain, label_chain_id: int,
     if (token.energy_mj, token.gross_mg) != (fp.energy_mj, fp.gross_mg):
         raise Failed(f"token states energy {token.energy_mj} mJ / gross {token.gross_mg} mg, "
                      f"recomputed {fp.energy_mj} mJ / {fp.gross_mg} mg", numbers)
+    if token.is_claim:
+        # A leaf claimed from a batch: the controller checked its proof when minting; it
+        # retires nothing itself and points at the batch's retirement.
+        return (f"claimed asset token {token_id} (from a batch) exists, locked, owner "
+                f"{token.owner}, digests match"), numbers, "claim"
     if token.removed_mg < fp.required_mg:
         raise Failed(f"token removed {token.removed_mg} mg < required {fp.required_mg} mg",
                      numbers)
@@ -162,7 +168,7 @@ def read_retirement(gw: XcrGateway, off: OffChain, on: OnChain, label_status: st
     if r.grams * 1000 < required:
         raise Failed(f"retired {r.grams} g < ratio {ratio} bps x gross {gross} mg = "
                      f"{required} mg", numbers)
-    if on.token.removed_mg != r.grams * 1000:
+    if not on.token.is_claim and on.token.removed_mg != r.grams * 1000:
         raise Failed(f"token says {on.token.removed_mg} mg removed, retirement holds "
                      f"{r.grams} g", numbers)
     if label_removed_mg > r.grams * 1000:
