@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from xcr_py.chain.embedded import EmbeddedChain
 from xcr_py.client import AssetResult, Tracker
 from xcr_py.client.credit import method_name
 from xcr_py.config import XcrConfig, load_config, write_config
+from xcr_py.content.cid import bytes_cid
 from xcr_py.content.local import LocalStore
 from xcr_py.embed.files import write_label
 from xcr_py.receipt.label import ImpactLabel
@@ -56,9 +58,39 @@ def label_for(result: AssetResult, chain_id: int, contract: str, ratio_bps: int,
         permanence_years=permanence, retirement_status="pending")
 
 
-def build_campaign(root: Path, *, single: int = 2, batch: int = 3,
+def jpeg(i: int, size: int = 48) -> bytes:
+    """A small distinct JPEG."""
+    img = Image.new("RGB", (size, size), ((i * 70) % 256, 120, (i * 30) % 256))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def wav(i: int, frames: int = 800) -> bytes:
+    """A short distinct mono 16-bit WAV (labelled through a sidecar)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes((i + k) % 256 for k in range(frames * 2)))
+    return out.getvalue()
+
+
+def _assets(mode: str, count: int, extra: tuple[str, ...], start: int) -> list[tuple[bytes, str]]:
+    made = [(png(start + k), ".png") for k in range(1, count + 1)]
+    if mode == "single":
+        maker = {"jpeg": (jpeg, ".jpg"), "wav": (wav, ".wav")}
+        for k, kind in enumerate(extra, start=count + 1):
+            fn, suffix = maker[kind]
+            made.append((fn(start + k), suffix))
+    return made
+
+
+def build_campaign(root: Path, *, single: int = 2, batch: int = 3, extra: tuple[str, ...] = (),
                    name: str = "spring") -> Campaign:
-    """Settle ``single`` assets one by one and ``batch`` assets as one Merkle batch."""
+    """Settle ``single`` PNGs (then the ``extra`` kinds, ``"jpeg"``/``"wav"``) one by one and
+    ``batch`` PNGs as one Merkle batch; label each (a WAV through its sidecar)."""
     data_dir = root / "data"
     store_dir = root / "store"
     config_file = root / "xcr.toml"
@@ -83,15 +115,17 @@ def build_campaign(root: Path, *, single: int = 2, batch: int = 3,
             tracker = Tracker(config, meter=estimate_meter(), store=store,
                               gateway=system.gateway(), quorum=system.quorum(),
                               outbox=fast_outbox(root / f"outbox-{mode}.sqlite"), env={})
+            assets = _assets(mode, count, extra, n)
+            n += len(assets)
             try:
-                for _ in range(count):
-                    n += 1
-                    with tracker.track(png(n), model="sdxl-turbo", campaign=name):
-                        time.sleep(0.01 * (1 + n % 3))  # distinct energies for the plots
+                for k, (data, _) in enumerate(assets):
+                    with tracker.track(data, model="sdxl-turbo", campaign=name):
+                        time.sleep(0.01 * (1 + k % 3))  # distinct energies for the plots
                 done = tracker.flush(120)
             finally:
                 tracker.close(flush=False)
             results[mode] = done
+            suffix = {str(bytes_cid(data)): ext for data, ext in assets}
             out = root / mode
             out.mkdir()
             files[mode] = []
@@ -101,7 +135,7 @@ def build_campaign(root: Path, *, single: int = 2, batch: int = 3,
                 token = gw.receipt(result.token_id or 0)
                 retirement = gw.retirement(token.retirement_id)
                 credit = gw.credit_batch(retirement.batch_id)
-                path = out / f"asset-{i}.png"
+                path = out / f"asset-{i}{suffix[result.asset_cid or '']}"
                 path.write_bytes(store.get(result.asset_cid or ""))
                 write_label(path, label_for(
                     result, system.deployment.chain_id, system.deployment.receipts,

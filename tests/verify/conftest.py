@@ -9,5 +9,6 @@ from tests.verify.campaign import Campaign, build_campaign
 
 @pytest.fixture(scope="session")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
-    """Two single-mode and three batch-mode assets, settled and labelled (do not modify)."""
-    return build_campaign(tmp_path_factory.mktemp("campaign"))
+    """Single mode: two PNGs, a JPEG and a WAV (sidecar); batch mode: three PNGs. Settled and
+    labelled; tests must not modify it (copy files first)."""
+    return build_campaign(tmp_path_factory.mktemp("campaign"), extra=("jpeg", "wav"))

@@ -252,3 +252,26 @@ def test_claimed_asset_token_verifies_against_the_batch_retirement(campaign: Cam
     assert verdict.ok, verdict.to_json()
     assert verdict.mode == "claim"
     assert [s.name for s in verdict.steps] == ALL_SINGLE
+
+
+def test_jpeg_and_sidecar_labelled_wav_verify(campaign: Campaign) -> None:
+    jpg, wav = campaign.files["single"][2], campaign.files["single"][3]
+    assert (jpg.suffix, wav.suffix) == (".jpg", ".wav")
+    assert Path(str(wav) + ".xcr.json").is_file()
+    for path in (jpg, wav):
+        verdict = verify_file(path, campaign.config)
+        assert verdict.ok, verdict.to_json()
+    assert "sidecar label" in verify_file(wav, campaign.config).steps[0].details
+
+
+def test_changed_audio_with_sidecar_fails_at_receipt_asset(campaign: Campaign,
+                                                           tmp_path: Path) -> None:
+    wav = campaign.files["single"][3]
+    path = _copy(wav, tmp_path)
+    shutil.copyfile(str(wav) + ".xcr.json", str(path) + ".xcr.json")
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # one audio sample byte
+    path.write_bytes(bytes(data))
+    verdict = verify_file(path, campaign.config)
+    failed = verdict.failed_step
+    assert failed is not None and failed.name == "receipt_asset", verdict.to_json()
