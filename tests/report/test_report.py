@@ -126,6 +126,10 @@ def test_bad_campaign_is_input_error_and_writes_nothing(report_campaign: Campaig
     with pytest.raises(InputError, match="CAMPAIGN"):
         write_report(tmp_path / "missing", report_campaign.config, out=out)
     assert not out.exists()
+    out.write_text("a file, not a folder")
+    with pytest.raises(InputError, match="out"):
+        write_report(report_campaign.root, report_campaign.config, out=out)
+    assert out.read_text() == "a file, not a folder"
 
 
 def test_cli_report(report_campaign: Campaign, tmp_path: Path) -> None:

@@ -50,3 +50,14 @@ def test_verify_missing_file_is_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "nope.png")])
     assert result.exit_code == 2
     assert "FILE" in result.output
+
+
+def test_verify_with_a_missing_store_creates_nothing(campaign: Campaign, tmp_path: Path) -> None:
+    config = tmp_path / "xcr.toml"
+    config.write_text(campaign.config_file.read_text().replace('path = "store"',
+                                                               f'path = "{tmp_path / "nope"}"'))
+    (tmp_path / "deployment.json").write_text((campaign.root / "deployment.json").read_text())
+    result = CliRunner().invoke(cli, ["verify", str(campaign.files["single"][0]),
+                                      "--config", str(config)])
+    assert result.exit_code == 1 and "store.path" in result.output
+    assert not (tmp_path / "nope").exists()

@@ -40,7 +40,13 @@ def read_gateway(view: ChainView) -> XcrGateway:
 
 
 def open_verify_store(config: XcrConfig) -> BlockStore:
-    """The configured block store (local folder or Kubo RPC)."""
+    """The configured block store (local folder or Kubo RPC).
+
+    Raises:
+        ConfigError: a local store folder that does not exist (a verifier creates nothing).
+    """
+    if config.store.backend == "local" and not Path(config.store_path).is_dir():
+        raise ConfigError(f"store.path: {config.store_path} is not an existing block store")
     return open_store(config)
 
 
