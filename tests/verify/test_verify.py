@@ -275,3 +275,17 @@ def test_changed_audio_with_sidecar_fails_at_receipt_asset(campaign: Campaign,
     verdict = verify_file(path, campaign.config)
     failed = verdict.failed_step
     assert failed is not None and failed.name == "receipt_asset", verdict.to_json()
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"retirement_status": "final"}, "final; on chain it is pending"),
+    ({"removed_mg": 10**9}, "label claims 1000000000 mg removed"),
+])
+def test_label_overclaiming_the_retirement_fails_at_retirement(
+        campaign: Campaign, tmp_path: Path, change: dict, expected: str) -> None:
+    path = _copy(campaign.files["single"][0], tmp_path)
+    _relabel(path, **change)
+    verdict = verify_file(path, campaign.config)
+    failed = verdict.failed_step
+    assert failed is not None and failed.name == "retirement", verdict.to_json()
+    assert expected in failed.details

@@ -28,6 +28,7 @@ from xcr_py.chain.gateway import (
     XcrGateway,
     asset_token_id,
 )
+from xcr_py.client.credit import method_name
 from xcr_py.content.store import BlockStore
 from xcr_py.errors import XcrError
 from xcr_py.oracle.eip712 import Leaf, MerkleTree, verify_proof
@@ -65,6 +66,8 @@ def _call(what: str, fn: Any) -> Any:
         return fn()
     except XcrError as exc:
         raise Failed(f"{what} failed: {exc}") from None
+    except ValueError as exc:  # e.g. an enum value the contract should never hold
+        raise Failed(f"{what} returned a value outside its type: {exc}") from None
 
 
 def read_token(gw: XcrGateway, off: OffChain, on: OnChain, label_chain_id: int,
@@ -162,6 +165,12 @@ def read_retirement(gw: XcrGateway, off: OffChain, on: OnChain, label_status: st
                      f"{credit.get('project')!r}", numbers)
     if not isinstance(b.method, RemovalMethod):
         raise Failed(f"credit method {b.method!r} is not a removal method", numbers)
+    if method_name(b.method) != credit.get("method"):
+        raise Failed(f"credit batch method is {method_name(b.method)}, the receipt names "
+                     f"{credit.get('method')!r}", numbers)
+    if b.permanence_years != credit.get("permanence_years"):
+        raise Failed(f"credit batch permanence is {b.permanence_years} years, the receipt "
+                     f"names {credit.get('permanence_years')}", numbers)
     if b.permanence_years < min_years:
         raise Failed(f"permanence {b.permanence_years} years < policy {min_years} years",
                      numbers)
