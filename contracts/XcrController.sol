@@ -219,6 +219,7 @@ contract XcrController is AccessControl, EIP712, ERC1155Holder {
         returns (uint256 batchTokenId)
     {
         Policy memory current = _activePolicy();
+        // As in {submitSingle}: deadlines are hours ahead, so timestamp leeway does not matter.
         // slither-disable-next-line timestamp
         if (block.timestamp > report.deadline) revert XcrControllerReportExpired(report.deadline, block.timestamp);
         _checkSignatures(keccak256(abi.encode(BATCH_REPORT_TYPEHASH, report)), signatures, current.threshold);

@@ -6,5 +6,6 @@ IPFS daemon, fake NVML, ...) and are registered here so every test package can u
 
 pytest_plugins: list[str] = [
     "tests.fixtures.nodes",
+    "tests.fixtures.ipfs",
     "tests.fixtures.fake_nvml",
 ]
