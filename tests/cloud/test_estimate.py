@@ -18,7 +18,7 @@ from xcr_py.cloud import (
     load_table,
 )
 from xcr_py.errors import InputError
-from xcr_py.meter.window import EnergyWindow
+from xcr_py.meter.window import DeviceEnergy, EnergyWindow
 
 
 def _shipped() -> dict:
@@ -60,12 +60,13 @@ def test_every_entry_cites_source_year_hardware() -> None:
         assert e.interval_basis and e.scaling_note
 
 
-def test_window_is_the_meters_type_and_says_estimated() -> None:
+def test_window_is_the_meters_type_and_says_published_benchmark() -> None:
     est = estimate_cloud_request("image-generation", "turbo")
     when = datetime(2024, 5, 1, 12, tzinfo=UTC)
     w = cloud_window(est, "asset-1", started_at=when, duration_s=2.5)
     assert isinstance(w, EnergyWindow)
-    assert w.method == "estimated"
+    assert w.method == METHOD == "estimated (published benchmark)"
+    assert [(d.source, d.method) for d in w.devices] == [("published-benchmark", "estimated")]
     assert w.energy_mj == 1_388_160  # 0.3856 kWh/1000 = 1388.16 J
     assert (w.low_mj, w.high_mj) == (683_640, 1_388_160)
     assert w.by_kind("gpu") == w.energy_mj
@@ -139,3 +140,34 @@ def test_bad_table_names_the_field(tmp_path: Path, change, field: str) -> None:
         load_table(path)
     assert str(info.value).startswith(field)
     assert str(path) in str(info.value)
+
+
+def _device(device: str, source: str, method: str, mj: int = 1000) -> DeviceEnergy:
+    return DeviceEnergy(device=device, source=source, method=method, energy_mj=mj,  # type: ignore[arg-type]
+                        span_energy_mj=mj, low_mj=mj // 2, high_mj=mj * 2, resolution_s=0.0)
+
+
+@pytest.mark.parametrize(("sources", "expected"), [
+    ([("gpu:cloud", "published-benchmark", "estimated")], "estimated (published benchmark)"),
+    ([("gpu:cloud", "published-benchmark", "estimated"),
+      ("gpu:1", "published-benchmark", "estimated")], "estimated (published benchmark)"),
+    ([("gpu:cloud", "published-benchmark", "estimated"),
+      ("gpu:0", "declared-estimate", "estimated")], "estimated"),
+    ([("gpu:cloud", "published-benchmark", "estimated"),
+      ("gpu:0", "nvml-energy-counter", "measured")], "estimated"),
+    ([("gpu:0", "declared-estimate", "estimated")], "estimated"),
+    ([("gpu:0", "nvml-energy-counter", "measured"), ("cpu:package-0", "rapl", "measured")],
+     "measured"),
+])
+def test_window_method_is_benchmark_only_when_every_device_is(
+        sources: list[tuple[str, str, str]], expected: str) -> None:
+    w = EnergyWindow(key="k", started_at=datetime(2024, 5, 1, tzinfo=UTC), duration_s=1.0,
+                     devices=tuple(_device(*d) for d in sources))
+    assert w.method == expected
+    assert w.to_dict()["method"] == expected
+
+
+def test_a_published_benchmark_cannot_claim_to_be_measured() -> None:
+    with pytest.raises(InputError, match=r"^device.method: must be 'estimated' for source "
+                                         r"'published-benchmark'"):
+        _device("gpu:cloud", "published-benchmark", "measured")

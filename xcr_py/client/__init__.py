@@ -10,13 +10,20 @@ Public API::
     tracker = Tracker(config, gateway=..., quorum=..., store=...)   # injected parts
     with tracker.track_batch(weights=[2, 1], model="sdxl") as b:
         b.set_assets([img_a, img_b])
+    tracker.record(cloud_window(estimate_cloud_request(...), key="r1"), image, model="x")
     tracker.flush()        # settles; raises TrackingFailed listing failures
 
 See ``docs/pipeline.md``.
 """
 
 from xcr_py.client.credit import CreditChoice, CreditSelector, NoEligibleCredits
-from xcr_py.client.default import default_tracker, set_default_tracker, track, track_batch
+from xcr_py.client.default import (
+    default_tracker,
+    record,
+    set_default_tracker,
+    track,
+    track_batch,
+)
 from xcr_py.client.onchain import batch_token_id, settling_tx
 from xcr_py.client.prepare import AssetJob, FootprintSettings, Prepared, Preparer
 from xcr_py.client.settle import AssetNotPinned, Settler, classify
@@ -40,6 +47,7 @@ __all__ = [
     "batch_token_id",
     "classify",
     "default_tracker",
+    "record",
     "set_default_tracker",
     "settling_tx",
     "track",

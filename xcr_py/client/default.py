@@ -1,4 +1,4 @@
-"""Module-level ``track`` / ``track_batch``: one default :class:`Tracker` per process.
+"""Module-level ``track`` / ``track_batch`` / ``record``: one default :class:`Tracker` per process.
 
 Created at first use from :func:`~xcr_py.config.from_environment` (``xcr.toml`` in the
 working folder, ``XCR_*`` variables), and closed (flushed) at interpreter exit.
@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from xcr_py.client.tracker import AssetLike, BatchHandle, Tracker, TrackHandle
+from xcr_py.meter.window import EnergyWindow
 
-__all__ = ["default_tracker", "set_default_tracker", "track", "track_batch"]
+__all__ = ["default_tracker", "record", "set_default_tracker", "track", "track_batch"]
 
 _lock = threading.Lock()
 _default: Tracker | None = None
@@ -60,3 +61,11 @@ def track_batch(assets: Sequence[AssetLike] | None = None, weights: Sequence[int
                                        media_type=media_type, creator=creator,
                                        params=params) as handle:
         yield handle
+
+
+def record(window: EnergyWindow, asset: AssetLike, *, model: str, campaign: str | None = None,
+           media_type: str | None = None, creator: str | None = None,
+           params: Mapping[str, Any] | None = None) -> str:
+    """:meth:`Tracker.record` on the default tracker."""
+    return default_tracker().record(window, asset, model=model, campaign=campaign,
+                                    media_type=media_type, creator=creator, params=params)

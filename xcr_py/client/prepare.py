@@ -32,6 +32,7 @@ from xcr_py.footprint import (
     Footprint,
     IntensityProvider,
     compute_footprint,
+    default_pue,
     device_share,
     energy_factor_from_window,
     site_pue,
@@ -40,7 +41,7 @@ from xcr_py.footprint.sci import INTENSITY_UNITS_MG, MASS_UNITS_MG
 from xcr_py.meter.window import EnergyWindow
 from xcr_py.receipt import build_receipt, receipt_bytes, receipt_cid
 
-__all__ = ["AssetJob", "FootprintSettings", "Prepared", "Preparer"]
+__all__ = ["AssetJob", "FootprintSettings", "Prepared", "Preparer", "pue_factor"]
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,7 @@ class FootprintSettings:
             else:
                 raise ConfigError("footprint.zone (from defaults): set footprint.zone or "
                                   "footprint.intensity_mg_per_kwh; there is no default grid")
-        pue = site_pue(Decimal(config.pue_milli) / units.PUE_SCALE,
-                       source="xcr.toml footprint.pue_milli (declared by the site)")
-        return cls(intensity, config.zone, pue, config.device_class,
+        return cls(intensity, config.zone, pue_factor(config), config.device_class,
                    max(config.ratio_bps, policy_ratio_bps))
 
     def footprint(self, window: EnergyWindow) -> Footprint:
@@ -122,6 +121,25 @@ class FootprintSettings:
             self.device_class, window.duration_s)
         return compute_footprint(energy_factor_from_window(window),
                                  self.intensity.intensity(self.zone, when), self.pue, embodied)
+
+
+def pue_factor(config: FootprintConfig) -> Factor:
+    """The PUE factor with its true source.
+
+    A ``footprint.pue_milli`` the configuration actually sets (file, ``XCR_*`` or override)
+    is the site's declared PUE. Left at its default, it is the Uptime Institute 2024 survey
+    average (:func:`~xcr_py.footprint.default_pue`, with its wide interval), and is labelled
+    so rather than as a site's declaration.
+    """
+    value = Decimal(config.pue_milli) / units.PUE_SCALE
+    if "pue_milli" in config.model_fields_set:
+        return site_pue(value, source="config footprint.pue_milli (declared by the site)")
+    default = default_pue()
+    if default.value == value:
+        return default
+    # The config default and the data file disagree: say it is a default, not a declaration.
+    return Factor(value, "ratio", "XcrConfig default footprint.pue_milli (not declared by the "
+                  "site)", "estimated", (default.low, default.high))
 
 
 def _receipt_factor(f: Factor, unit: str, scale: int) -> dict[str, Any]:

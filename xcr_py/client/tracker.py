@@ -5,6 +5,7 @@
     tracker = Tracker(config)                       # or Tracker(config, gateway=..., ...)
     with tracker.track(model="sdxl", campaign="spring", media_type="image/png") as t:
         t.set_asset(render())                       # bytes or a path
+    tracker.record(cloud_window(estimate, key="req-1"), image, model="acme-img")  # cloud API
     tracker.flush()                                 # settle everything; raises on failures
 
 The render's critical path pays for opening and closing the meter window and one queue put.
@@ -340,6 +341,36 @@ class Tracker:
                                media_type or _media_type(asset), owner, campaign,
                                dict(params or {}))
                       for part, asset in zip(handle.windows, items, strict=True)])
+
+    def record(self, window: EnergyWindow, asset: AssetLike, *, model: str,
+               campaign: str | None = None, media_type: str | None = None,
+               creator: str | None = None, params: Mapping[str, Any] | None = None) -> str:
+        """Queue an asset whose energy window was made elsewhere, e.g. a cloud-API generation.
+
+        Nothing is metered here: ``window`` is used as given, for instance
+        ``cloud_window(estimate_cloud_request(...), key=...)`` from :mod:`xcr_py.cloud`, whose
+        receipt then says ``energy.method = "estimated (published benchmark)"``. The rest
+        (pin, receipt, outbox, settlement) is what :meth:`track` does.
+
+        Returns:
+            The tracking key (``AssetResult.key``).
+
+        Raises:
+            InputError: ``window`` is not an :class:`EnergyWindow`, an empty ``model``, or a
+                bad creator / asset (nothing is queued).
+        """
+        self._check_open()
+        if not isinstance(window, EnergyWindow):
+            raise InputError("window", f"must be an EnergyWindow (e.g. xcr_py.cloud.cloud_window"
+                             f"), got {type(window).__name__}")
+        if not model:
+            raise InputError("model", "must be a non-empty string")
+        owner = self._address(creator, "creator") if creator else self.creator
+        item = _normalise_asset(asset)
+        key = self._new_key(model)
+        self._submit([AssetJob(key, window, item, model, media_type or _media_type(item), owner,
+                               campaign, dict(params or {}))])
+        return key
 
     def tracked(self, *, model: str, campaign: str | None = None, media_type: str | None = None,
                 creator: str | None = None, params: Mapping[str, Any] | None = None,

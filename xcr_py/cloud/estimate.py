@@ -18,7 +18,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from xcr_py.cloud.table import CloudEntry, CloudTable, default_table
 from xcr_py.errors import InputError
 from xcr_py.footprint.factor import Factor, to_decimal
-from xcr_py.meter.window import DeviceEnergy, EnergyWindow
+from xcr_py.meter.window import BENCHMARK_METHOD, BENCHMARK_SOURCE, DeviceEnergy, EnergyWindow
 
 __all__ = [
     "CLOUD_DEVICE",
@@ -28,7 +28,7 @@ __all__ = [
     "estimate_cloud_request",
 ]
 
-METHOD = "estimated (published benchmark)"
+METHOD = BENCHMARK_METHOD
 """The method label every cloud estimate carries."""
 
 CLOUD_DEVICE = "gpu:cloud"
@@ -142,9 +142,10 @@ def cloud_window(estimate: EnergyEstimate, key: str, *, started_at: datetime | N
     """The estimate as the same :class:`EnergyWindow` type the meter returns.
 
     The window has one device, :data:`CLOUD_DEVICE`, with ``method="estimated"`` and
-    ``source="declared-estimate"`` (the meter's only estimated source); the published-benchmark
-    label, entry id and citation travel in ``notes``. ``duration_s`` is the request's wall
-    time as the caller saw it (used by the footprint only for the embodied share).
+    ``source="published-benchmark"``, so the window's method (and the receipt's
+    ``energy.method``) is :data:`METHOD`; the entry id and citation travel in ``notes``.
+    ``duration_s`` is the request's wall time as the caller saw it (used by the footprint
+    only for the embodied share).
     """
     if duration_s < 0 or not math.isfinite(duration_s):
         raise InputError("duration_s", f"must be a finite number >= 0 s, got {duration_s!r}")
@@ -152,7 +153,7 @@ def cloud_window(estimate: EnergyEstimate, key: str, *, started_at: datetime | N
     value = estimate.energy_mj
     low = int((e.low * 1000).to_integral_value(rounding=ROUND_FLOOR))
     high = int((e.high * 1000).to_integral_value(rounding=ROUND_CEILING))
-    device = DeviceEnergy(device=CLOUD_DEVICE, source="declared-estimate", method="estimated",
+    device = DeviceEnergy(device=CLOUD_DEVICE, source=BENCHMARK_SOURCE, method="estimated",
                           energy_mj=value, span_energy_mj=value, low_mj=low, high_mj=high,
                           resolution_s=0.0)
     return EnergyWindow(key=key, started_at=started_at or datetime.now(UTC),

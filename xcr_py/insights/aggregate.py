@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from xcr_py.meter.window import BENCHMARK_METHOD, BENCHMARK_SOURCE
 from xcr_py.receipt import Receipt
 
 __all__ = ["AssetFacts", "Group", "asset_facts", "group_by", "output_size", "settings_of"]
@@ -71,8 +72,15 @@ class AssetFacts:
 
     @property
     def published_benchmark(self) -> bool:
-        """Whether the energy came from the cloud table (see :mod:`xcr_py.cloud`)."""
-        return any(s.startswith("gpu:cloud") for s in self.sources)
+        """Whether the energy came from the cloud table (see :mod:`xcr_py.cloud`).
+
+        The receipt says so in ``energy.method``; receipts written before that label existed
+        are recognised by their ``gpu:cloud`` device source.
+        """
+        if self.energy_method == BENCHMARK_METHOD:
+            return True
+        return any(s.startswith("gpu:cloud") or s.endswith(f":{BENCHMARK_SOURCE}")
+                   for s in self.sources)
 
 
 def asset_facts(receipt: Receipt, params: Mapping[str, Any] | None = None) -> AssetFacts:

@@ -3,6 +3,10 @@
 Units are in the names: ``*_mj`` are integer millijoules (what the chain carries), ``*_j`` float
 joules for people. Every device entry says where its number came from (``source``) and whether
 it was measured or estimated (``method``); an estimate is never reported as a measurement.
+
+A window whose every device is ``published-benchmark`` (a cloud-API generation estimated from
+the published per-inference table, :mod:`xcr_py.cloud`) reports the window method
+``"estimated (published benchmark)"``; any other estimated or mixed window is ``"estimated"``.
 """
 
 from __future__ import annotations
@@ -15,16 +19,31 @@ from typing import Any, Literal
 
 from xcr_py.errors import InputError
 
-__all__ = ["METHODS", "SOURCES", "DeviceEnergy", "EnergyWindow", "Method"]
+__all__ = [
+    "BENCHMARK_METHOD",
+    "BENCHMARK_SOURCE",
+    "METHODS",
+    "SOURCES",
+    "DeviceEnergy",
+    "EnergyWindow",
+    "Method",
+    "WindowMethod",
+]
 
 Method = Literal["measured", "estimated"]
 METHODS: tuple[str, ...] = ("measured", "estimated")
+BENCHMARK_SOURCE = "published-benchmark"
+"""Device source of an energy taken from a published per-inference benchmark (cloud APIs)."""
 SOURCES: tuple[str, ...] = (
     "nvml-energy-counter",
     "nvml-power-sampling",
     "rapl",
     "declared-estimate",
+    BENCHMARK_SOURCE,
 )
+BENCHMARK_METHOD = "estimated (published benchmark)"
+"""Window method when every device's energy came from a published benchmark."""
+WindowMethod = Literal["measured", "estimated", "estimated (published benchmark)"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,9 @@ class DeviceEnergy:
             raise InputError("device.source", f"must be one of {SOURCES}, got {self.source!r}")
         if self.method not in METHODS:
             raise InputError("device.method", f"must be one of {METHODS}, got {self.method!r}")
+        if self.source == BENCHMARK_SOURCE and self.method != "estimated":
+            raise InputError("device.method", f"must be 'estimated' for source {BENCHMARK_SOURCE!r}"
+                             f" (a published benchmark is not a measurement), got {self.method!r}")
         for name in ("energy_mj", "span_energy_mj", "low_mj", "high_mj"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -128,9 +150,18 @@ class EnergyWindow:
         return self.low_mj / 1000, self.high_mj / 1000
 
     @property
-    def method(self) -> Method:
-        """``"measured"`` only when every device was measured; otherwise ``"estimated"``."""
-        return "measured" if all(d.method == "measured" for d in self.devices) else "estimated"
+    def method(self) -> WindowMethod:
+        """How the total was obtained, never better than its weakest device.
+
+        ``"measured"`` only when every device was measured; ``"estimated (published
+        benchmark)"`` when every device's source is :data:`BENCHMARK_SOURCE`; otherwise
+        (any estimate, or a mix) ``"estimated"``.
+        """
+        if all(d.method == "measured" for d in self.devices):
+            return "measured"
+        if all(d.source == BENCHMARK_SOURCE for d in self.devices):
+            return "estimated (published benchmark)"
+        return "estimated"
 
     def by_kind(self, kind: str) -> int:
         """Attributed energy of devices whose id starts with ``kind:`` (``"gpu"``). Units: mJ."""

@@ -62,7 +62,9 @@ SCHEMA_ID = "xcr.receipt/1"
 Method = Literal["measured", "estimated", "dataset", "declared"]
 """How a number was obtained: read from a meter, modelled, looked up, or stated by someone."""
 
-EnergyMethod = Literal["measured", "estimated", "declared"]
+EnergyMethod = Literal["measured", "estimated", "estimated (published benchmark)", "declared"]
+"""How the energy was obtained; ``"estimated (published benchmark)"`` for cloud-API generations
+whose energy comes from the published per-inference table (:mod:`xcr_py.cloud`)."""
 
 _MEDIA_TYPE = r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$"
 _CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
