@@ -9,7 +9,9 @@ Usage::
 
 The key is read from the named environment variable (never from the command line, never printed).
 Without ``--oracle`` the deployer's own address is the single oracle. The output holds the contract
-addresses, every transaction hash, the policy and the compiler metadata of the shipped artifacts.
+addresses, every transaction hash, the policy and the compiler metadata of the shipped artifacts;
+``deployments/<chain-id>/<address>/`` receives each contract's Sourcify-style verification
+material (metadata.json and its sources), checked against the deployed code first.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from eth_account import Account
 
 from xcr_py.chain import connect, deploy, load_artifact
+from xcr_py.chain.sourcify import write_verification_material
 from xcr_py.errors import InputError, XcrError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +93,7 @@ def run(argv: list[str] | None = None) -> Path:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
+    write_verification_material(deployment, args.out, w3=w3)
     return path
 
 
