@@ -173,9 +173,13 @@ def test_unknown_and_malformed_cid(client: httpx.Client) -> None:
     unknown = "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     doc = _problem(client.get(f"/v1/assets/{unknown}"), 404, "asset-not-found")
     assert unknown in str(doc["detail"])
-    doc = _problem(client.get("/v1/assets/definitely-not-a-cid"), 422, "invalid-input")
-    assert doc["errors"][0]["field"] == "cid"  # type: ignore[index]
-    _problem(client.get("/v1/assets/short"), 422, "invalid-request")
+    for bad in ("definitely-not-a-cid", "short", unknown.upper(), unknown[:-1] + "b",
+                "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"):
+        # Not a CIDv1 base32 sha2-256 CID (wrong case, non-zero pad bits, CIDv0): 422 naming
+        # the field and the pattern it must match, never a 404 or a 500.
+        doc = _problem(client.get(f"/v1/assets/{bad}"), 422, "invalid-request")
+        assert doc["errors"][0]["field"] == "path.cid", doc  # type: ignore[index]
+        assert "pattern" in str(doc["detail"])
     _problem(client.get(f"/v1/badge/{unknown}.svg"), 404, "asset-not-found")
 
 

@@ -41,9 +41,34 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _file_parts(schemas: dict[str, Any]) -> None:
+    """Multipart file fields as OpenAPI tools read them: ``format: binary``, never null.
+
+    FastAPI writes an optional file as ``anyOf [string, null]`` with only ``contentMediaType``;
+    generators (schemathesis) then send it as a text field, or the literal ``null``. An upload
+    must also not be empty (the route answers 422), which ``minLength`` says.
+    """
+    for name, schema in schemas.items():
+        if not name.startswith("Body_"):
+            continue
+        required = set(schema.get("required", []))
+        for field, prop in schema.get("properties", {}).items():
+            branches = prop.get("anyOf", [prop])
+            binary = next((b for b in branches if b.get("contentMediaType")), None)
+            if binary is None:
+                continue
+            part: dict[str, Any] = {"type": "string", "format": "binary",
+                                    "contentMediaType": binary["contentMediaType"]}
+            if field in required:
+                part["minLength"] = 1
+            part.update({k: prop[k] for k in ("title", "description") if k in prop})
+            schema["properties"][field] = part
+
+
 def _problem_only(doc: dict[str, Any]) -> dict[str, Any]:
     """Every 4xx/5xx response documented as application/problem+json with the Problem schema."""
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    _file_parts(schemas)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -18,7 +18,7 @@ from xcr_py.serve.backend import Backend, NotFound
 from xcr_py.serve.caching import cached_response, json_bytes
 from xcr_py.serve.problems import ProblemError
 
-__all__ = ["router"]
+__all__ = ["CID_PATTERN", "router"]
 
 router = APIRouter()
 
@@ -27,7 +27,12 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid request: the field and its limit (problem details)"},
     502: {"description": "The store or the chain did not answer (problem details)"},
 }
-_CID = Annotated[str, Path(min_length=8, max_length=200, description="asset CID (CIDv1)",
+# The CIDs XCR computes: CIDv1, base32, sha2-256, raw leaf (bafkrei...) or dag-pb (bafybei...).
+# The pattern pins the digest length and the zero pad bits, so every string it admits decodes:
+# a well-formed CID that is not stored is a 404, anything else a 422 naming the pattern.
+CID_PATTERN = r"^baf(?:kr|yb)ei[a-h][a-z2-7]{50}[aeimquy4]$"
+_CID = Annotated[str, Path(pattern=CID_PATTERN, description="asset CID: CIDv1, base32, "
+                           "sha2-256, raw (bafkrei...) or dag-pb (bafybei...), 59 characters",
                            examples=["bafkreiflfhhqavgkwexuurbl734lhfa2kcbkmx3jbhfozl5ro5cl2revjq"])]
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -114,7 +119,9 @@ def _display_name(name: str | None) -> str:
 
 
 @router.post("/v1/verify", response_model=models.VerdictView, responses={
-    **_PROBLEMS, 413: {"description": "Request body over the size limit (problem details)"}},
+    **_PROBLEMS, 400: {"description": "The body is not valid multipart/form-data (problem "
+                                      "details)"},
+    413: {"description": "Request body over the size limit (problem details)"}},
     summary="Verify an uploaded labelled file, step by step", tags=["verify"])
 async def post_verify(
         request: Request,
@@ -129,7 +136,8 @@ async def post_verify(
     data = await file.read()
     if not data:
         raise InputError("file", "is empty (0 bytes); upload the labelled asset")
-    extra = await sidecar.read() if sidecar is not None else None
+    # A browser form sends an unselected file input as an empty part: that is no sidecar.
+    extra = (await sidecar.read() or None) if sidecar is not None else None
     backend = _backend(request)
     view = await run_in_threadpool(views.verify_view, backend, data,
                                    _display_name(file.filename), extra)
