@@ -29,6 +29,12 @@ from typing import TYPE_CHECKING
 
 from xcr_py.errors import InputError
 
+try:
+    from json.encoder import c_encode_basestring
+except ImportError:  # pragma: no cover - CPython always has it
+    c_encode_basestring = None
+from json.encoder import py_encode_basestring
+
 if TYPE_CHECKING:
     from multiformats import CID
 
@@ -58,8 +64,16 @@ def canonical_json(doc: object, *, root: str = "doc") -> bytes:
         InputError: a value that cannot be encoded canonically; ``field`` is its JSON path.
     """
     parts: list[str] = []
-    _encode(doc, root, parts)
-    return "".join(parts).encode("utf-8")
+    try:
+        _fast(doc, parts)
+        return "".join(parts).encode("utf-8")
+    except (_Unusual, UnicodeEncodeError):
+        # Something the fast path does not take (a non-dict mapping, an int subclass, a bad
+        # value, a lone surrogate...): the general encoder gives the same bytes for what it
+        # accepts and the error naming the JSON path for what it refuses.
+        parts = []
+        _encode(doc, root, parts)
+        return "".join(parts).encode("utf-8")
 
 
 def json_cid(doc: object) -> CID:
@@ -117,6 +131,71 @@ def _encode_str(value: str, field: str) -> str:
 def _utf16_key(key: str) -> bytes:
     # JCS sorts by UTF-16 code units; big-endian UTF-16 bytes compare the same way.
     return key.encode("utf-16-be", "surrogatepass")
+
+
+class _Unusual(Exception):
+    """The fast path met a value it leaves to :func:`_encode`."""
+
+
+# json's C string encoder escapes exactly as JCS does (``\\"``, ``\\\\``, the short forms
+# ``\\b \\t \\n \\f \\r``, other controls as lowercase ``\\u00xx``, the rest raw); checked
+# against _ESCAPE_TABLE at import so a different Python cannot silently change the bytes.
+_quote = c_encode_basestring or py_encode_basestring
+if any(_quote(chr(i)) != '"' + chr(i).translate(_ESCAPE_TABLE) + '"'
+       for i in (*range(0x80), 0x2028, 0xFFFF)):  # pragma: no cover - a different json module
+    _quote = lambda s: '"' + s.translate(_ESCAPE_TABLE) + '"'  # noqa: E731
+
+
+def _fast(value: object, out: list[str]) -> None:
+    """:func:`_encode` for plain dict/list/tuple/str/int/float/bool/None trees, without
+    building a field path per value (~4x faster on a receipt). Raises :class:`_Unusual` for
+    anything else; the caller then re-encodes with :func:`_encode`."""
+    kind = type(value)
+    if kind is str:
+        out.append(_quote(value))  # type: ignore[arg-type]
+    elif kind is dict:
+        if not all(type(k) is str and k.isascii() for k in value):  # type: ignore[attr-defined]
+            # Code-point order equals UTF-16 order for ASCII; leave the rest to _encode.
+            raise _Unusual
+        keys = sorted(value)  # type: ignore[call-overload]
+        out.append("{")
+        first = True
+        for key in keys:
+            if first:
+                first = False
+            else:
+                out.append(",")
+            out.append(_quote(key))
+            out.append(":")
+            _fast(value[key], out)  # type: ignore[index]
+        out.append("}")
+    elif kind is int:
+        out.append(str(value))
+    elif kind is float:
+        text = repr(value)
+        # repr is the shortest round-trip form; in fixed notation (1e-4 <= |x| < 1e16) it is
+        # ECMAScript's except for a trailing ".0". NaN/infinity: _encode names the field.
+        if "n" in text:
+            raise _Unusual
+        if "e" in text or value == 0:
+            out.append(format_float(value))  # type: ignore[arg-type]
+        else:
+            out.append(text[:-2] if text.endswith(".0") else text)
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is list or kind is tuple:
+        out.append("[")
+        for i, item in enumerate(value):  # type: ignore[arg-type]
+            if i:
+                out.append(",")
+            _fast(item, out)
+        out.append("]")
+    else:
+        raise _Unusual
 
 
 def _encode(value: object, field: str, out: list[str]) -> None:
