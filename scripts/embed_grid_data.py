@@ -1,6 +1,6 @@
 """Pack the hourly grid-intensity CSVs (Electricity Maps, ODbL) into compact package data.
 
-Usage: python scripts/embed_grid_data.py [SOURCE_DIR]   (default: ../shared/data/grid-intensity-2024)
+Usage: python scripts/embed_grid_data.py [SOURCE_DIR]  (default: ../shared/data/grid-intensity-2024)
 
 Writes, for each zone, ``xcr_py/data/grid_hourly/<ZONE>.bin``: little-endian uint32 LCA
 intensity in mg CO2e/kWh, one per hour from the first timestamp; and ``index.json`` with the

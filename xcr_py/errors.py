@@ -96,7 +96,8 @@ class ChainError(XcrError):
 class ContractRevert(ChainError):
     """A transaction or call reverted; ``name`` and ``args`` are the decoded custom error."""
 
-    def __init__(self, name: str, args: tuple[object, ...] = (), message: str | None = None) -> None:
+    def __init__(self, name: str, args: tuple[object, ...] = (),
+                 message: str | None = None) -> None:
         self.name = name
         self.error_args = args
         super().__init__(message or f"reverted with {name}{args!r}")

@@ -20,12 +20,12 @@ over-retire removals, never the reverse.
 from __future__ import annotations
 
 __all__ = [
-    "MJ_PER_KWH",
     "MIN_RATIO_BPS",
+    "MJ_PER_KWH",
     "PUE_SCALE",
     "ceil_div",
-    "gross_emissions_mg",
     "grams_to_retire",
+    "gross_emissions_mg",
     "operational_emissions_mg",
     "required_removal_mg",
 ]

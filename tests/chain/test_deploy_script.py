@@ -54,8 +54,9 @@ def test_deploy_writes_addresses_hashes_and_metadata(tmp_path: Path, anvil_node:
     assert document["compiler_metadata"]["compiler"]["settings"]["evmVersion"] == "shanghai"
     assert "XcrController" in document["compiler_metadata"]["contracts"]
     assert key.removeprefix("0x") not in json.dumps(document) + result.stdout + result.stderr
-    for name in ("credits", "receipts", "controller"):  # Sourcify material, checked against the code
-        metadata = json.loads((tmp_path / str(anvil_node.chain_id) / document[name] / "metadata.json").read_text())
+    for name in ("credits", "receipts", "controller"):  # Sourcify material, checked against code
+        folder = tmp_path / str(anvil_node.chain_id) / document[name]
+        metadata = json.loads((folder / "metadata.json").read_text())
         assert metadata["settings"]["evmVersion"] == "shanghai"
     deployment = Deployment.load(tmp_path / f"{anvil_node.chain_id}.json")
     assert XcrGateway(w3, deployment, key).policy() == (10_000, 100, 1)
