@@ -11,6 +11,7 @@ receipt token id use). For assets up to one 256 KiB chunk it equals sha256 of th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from typing import Any
 from xcr_py import units
 from xcr_py.client.credit import CreditSelector
 from xcr_py.config import FootprintConfig
+from xcr_py.content.blocks import parse_binary_cid
 from xcr_py.content.store import BlockStore
 from xcr_py.content.unixfs import CHUNK_SIZE
-from xcr_py.errors import ConfigError, InputError
+from xcr_py.errors import ConfigError, ContentError, InputError
 from xcr_py.footprint import (
     ConstantIntensity,
     EmbeddedIntensity,
@@ -123,6 +125,25 @@ class FootprintSettings:
                                  self.intensity.intensity(self.zone, when), self.pue, embodied)
 
 
+_RAW_SHA256 = b"\x01\x55\x12\x20"  # CIDv1, raw codec, sha2-256, 32-byte digest
+
+
+def _cid_parts(cid: Any) -> tuple[str, bytes]:
+    """(text, multihash digest) of a store's CID without multiformats' slow formatting.
+
+    ``str(cid)`` and ``cid.raw_digest`` cost ~0.3 and ~0.1 ms a call (runtime type checks);
+    for a sha2-256 CIDv1 the base32 text and the digest follow directly from its bytes.
+    """
+    binary = bytes(cid)
+    try:
+        block = parse_binary_cid(binary)
+    except ContentError:
+        return str(cid), bytes(cid.raw_digest)
+    if block.version != 1:
+        return str(cid), block.digest
+    return "b" + base64.b32encode(binary).decode("ascii").lower().rstrip("="), block.digest
+
+
 def pue_factor(config: FootprintConfig) -> Factor:
     """The PUE factor with its true source.
 
@@ -168,26 +189,26 @@ class Preparer:
         self.credits = credits
         self._oracle = {"addresses": list(oracle_addresses), "threshold": threshold}
 
-    def _pin_asset(self, asset: bytes | Path) -> tuple[Any, str, int]:
+    def _pin_asset(self, asset: bytes | Path) -> tuple[str, bytes, str, int]:
+        """Pin the asset: (CID text, CID digest, sha256 hex of the bytes, size)."""
         if isinstance(asset, bytes | bytearray | memoryview):
             data = bytes(asset)
-            cid = self.store.put_bytes(data)
+            text, digest = _cid_parts(self.store.put_bytes(data))
             # One raw block: the CID digest is sha256 of the bytes; skip hashing twice.
-            sha = cid.raw_digest.hex() if len(data) <= CHUNK_SIZE else \
-                hashlib.sha256(data).hexdigest()
-            return cid, sha, len(data)
+            sha = digest.hex() if len(data) <= CHUNK_SIZE else hashlib.sha256(data).hexdigest()
+            return text, digest, sha, len(data)
         path = Path(asset)
         if not path.is_file():
             raise InputError("asset", f"must be bytes or a readable file, got {str(path)!r}")
-        cid = self.store.put_file(path)
+        text, digest = _cid_parts(self.store.put_file(path))
         size = path.stat().st_size
         if size <= CHUNK_SIZE:
-            return cid, cid.raw_digest.hex(), size
-        digest = hashlib.sha256()
+            return text, digest, digest.hex(), size
+        h = hashlib.sha256()
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return cid, digest.hexdigest(), size
+                h.update(chunk)
+        return text, digest, h.hexdigest(), size
 
     def prepare(self, job: AssetJob) -> Prepared:
         """Pin the asset, build and pin the receipt; nothing is written to the outbox here.
@@ -197,7 +218,7 @@ class Preparer:
             ContentError / StoreUnavailable: the store failed.
             NoEligibleCredits: no credit batch can cover the asset.
         """
-        cid, sha, size = self._pin_asset(job.asset)
+        cid, asset_digest, sha, size = self._pin_asset(job.asset)
         window = job.window
         fp = self.settings.footprint(window)
         ratio = self.settings.ratio_bps
@@ -217,7 +238,7 @@ class Preparer:
             "pue": _receipt_factor(fp.pue, "1", 1000),
             "embodied": _receipt_factor(fp.embodied, "gCO2e", MASS_UNITS_MG[fp.embodied.unit]),
         }
-        asset = {"cid": str(cid), "sha256": sha, "media_type": job.media_type, "bytes": size,
+        asset = {"cid": cid, "sha256": sha, "media_type": job.media_type, "bytes": size,
                  "model": job.model, "creator": job.creator}
         if job.campaign is not None:
             asset["campaign"] = job.campaign
@@ -230,20 +251,25 @@ class Preparer:
                                 credit=credit.receipt_part(), oracle=self._oracle,
                                 created=datetime.now(UTC), schedule=schedule)
         data = receipt_bytes(receipt)
-        rcid = self.store.put_bytes(data)
-        if rcid != receipt_cid(data):  # a store that chunks differently would break the digest
-            raise InputError("store", f"returned {rcid} for the receipt, expected "
+        rdigest = hashlib.sha256(data).digest()
+        stored = self.store.put_bytes(data)
+        # The token carries sha256 of the receipt bytes, so the receipt must be one raw block
+        # (a store that chunks differently would break that link).
+        expected = _RAW_SHA256 + rdigest if len(data) <= CHUNK_SIZE else \
+            bytes(receipt_cid(data))
+        if bytes(stored) != expected:
+            raise InputError("store", f"returned {stored} for the receipt, expected "
                              f"{receipt_cid(data)}")
+        rcid, _ = _cid_parts(stored)
         e = receipt.emissions
         payload = {
             "key": job.key, "creator": job.creator, "media_type": job.media_type,
             "model": job.model, "campaign": job.campaign, "params": dict(job.params),
-            "asset_cid": str(cid), "receipt_cid": str(rcid), "bytes": size,
+            "asset_cid": cid, "receipt_cid": rcid, "bytes": size,
             "energy_mj": e.energy_mj, "intensity_mg_per_kwh": e.intensity_mg_per_kwh,
             "pue_milli": e.pue_milli, "embodied_mg": e.embodied_mg, "gross_mg": e.gross_mg,
             "ratio_bps": ratio, "required_mg": receipt.removal.required_mg,
             "credit_batch": credit.batch.batch_id, "energy_method": window.method,
             "footprint_method": fp.method,
         }
-        return Prepared(job.key, bytes(cid.raw_digest), str(cid), str(rcid),
-                        hashlib.sha256(data).digest(), data, payload)
+        return Prepared(job.key, asset_digest, cid, rcid, rdigest, data, payload)
