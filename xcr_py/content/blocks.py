@@ -7,10 +7,11 @@ CIDv0 leaves). Parsing is done here by hand because it sits on the per-block hot
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 
-from multiformats import CID, multibase
+from multiformats import CID
 
 from xcr_py.content.cid import parse_cid
 from xcr_py.errors import BlockCorrupted, ContentError
@@ -68,7 +69,9 @@ def block_key(cid: bytes) -> str:
 
     For a CIDv1 this is its usual ``b…`` text form.
     """
-    return multibase.encode(cid, "base32")
+    # Same text as multibase.encode(cid, "base32") (RFC 4648, lowercase, unpadded, "b"
+    # prefix) at ~1/25 of its cost: this runs twice per stored block.
+    return "b" + base64.b32encode(cid).decode("ascii").lower().rstrip("=")
 
 
 def verify_block(cid: bytes, data: bytes, *, where: str = "") -> None:
