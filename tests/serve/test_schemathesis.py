@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from tests.serve.conftest import Served
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 50
 """Per operation and generation phase; derandomized, so a CI run is repeatable."""
 CAMPAIGN = "xcr-demo-spring"
 
