@@ -7,11 +7,17 @@ resumes whatever the previous, killed, process left: the tracker's worker settle
 already in the outbox, and assets not yet in the outbox are tracked again.
 
 Prints ``ready`` once the tracker is up, ``done <confirmed>`` when everything settled.
+
+With ``XCR_CRASH_AFTER=k`` the process SIGKILLs itself right after its k-th state change: an
+outbox write or a chain transaction (so also between a transaction and its outbox record, the
+window the resume rule exists for). The test uses it for kill points that surely land mid-run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,32 @@ from xcr_py.oracle.keys import OracleQuorum, OracleSigner
 from xcr_py.oracle.outbox import Outbox, RetryPolicy
 
 ASSET_SIZE = 2048
+# Everything that changes outbox or chain state; a precise kill lands right after one of them.
+STATE_CHANGES = {
+    "outbox": ("enqueue", "enqueue_many", "enqueue_pinned_many", "mark_pinned_many", "mark_pinned",
+               "mark_signed", "mark_submitted", "mark_confirmed", "fail", "retry_later",
+               "create_batch", "create_signed_batch", "sign_batch", "submit_batch",
+               "confirm_batch", "fail_batch", "retry_batch_later"),
+    "gateway": ("submit_single", "submit_batch"),
+}
+
+
+def arm_kill(targets: dict[str, Any], after: int) -> None:
+    """SIGKILL this process right after the ``after``-th call of a STATE_CHANGES method."""
+    left = [after]
+
+    def wrap(fn: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            result = fn(*args, **kwargs)
+            left[0] -= 1
+            if left[0] == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        return counted
+
+    for role, names in STATE_CHANGES.items():
+        for name in names:
+            setattr(targets[role], name, wrap(getattr(targets[role], name)))
 
 
 def open_chain(run: dict[str, Any], folder: Path) -> Any:
@@ -52,6 +84,8 @@ def main(folder: Path) -> None:
     tracker = Tracker(config, meter=estimate_meter(), store=LocalStore(folder / "store"),
                       gateway=gateway, quorum=quorum, outbox=outbox, env={})
     reader = Outbox(folder / "outbox.sqlite")  # own connection: the worker owns ``outbox``
+    if after := int(os.environ.get("XCR_CRASH_AFTER", "0")):
+        arm_kill({"outbox": outbox, "gateway": gateway}, after)
     print("ready", flush=True)
     for i in range(run["assets"]):
         data = asset_bytes(i, ASSET_SIZE)

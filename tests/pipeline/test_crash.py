@@ -29,12 +29,12 @@ from xcr_py.oracle.outbox import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = 200
-TRIALS = 10
+TRIALS = 20
 _ISSUED = keccak(text="ReceiptIssued(uint256,bytes32,uint256,bytes32,uint256,uint256,uint256)")
 
 
-def _start(folder: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _start(folder: Path, crash_after: int = 0) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XCR_CRASH_AFTER": str(crash_after)}
     return subprocess.Popen([sys.executable, "-m", "tests.pipeline.crash_run", str(folder)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -46,19 +46,42 @@ def _wait_ready(proc: subprocess.Popen[str]) -> None:
     assert line.strip() == "ready", line + proc.stdout.read()
 
 
-def run_trials(folder: Path, rng: random.Random, trials: int, max_delay_s: float) -> int:
-    """Start, wait for ``ready``, sleep a random time, SIGKILL; returns the kills landed."""
+def _unconfirmed(folder: Path) -> int:
+    """Assets not yet confirmed in the outbox (untracked ones included)."""
+    path = folder / "outbox.sqlite"
+    if not path.exists():
+        return ASSETS
+    with Outbox(path) as box:
+        return ASSETS - box.status().counts["confirmed"]
+
+
+def run_trials(folder: Path, rng: random.Random, trials: int, batch_size: int) -> int:
+    """One SIGKILL per trial, then a restart; returns how many kills landed mid-run.
+
+    Even trials kill at a precise point: right after a random one of the state changes still
+    to come (at least one per batch of unconfirmed assets is left, so the point exists). Odd
+    trials kill from outside after a random delay, which can land anywhere, also inside a
+    SQLite transaction or a block being mined.
+    """
     killed = 0
-    for _ in range(trials):
-        proc = _start(folder)
+    for trial in range(trials):
+        left = _unconfirmed(folder)
+        if left == 0:
+            break
+        precise = trial % 2 == 0
+        at_least = max(1, left // batch_size)  # a lower bound on the state changes left
+        proc = _start(folder, rng.randint(1, at_least) if precise else 0)
         _wait_ready(proc)
-        time.sleep(rng.uniform(0.0, max_delay_s))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait(timeout=30)
+        if not precise:
+            time.sleep(rng.uniform(0.0, 1.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=300)
         assert proc.stdout is not None
+        out = proc.stdout.read()
         proc.stdout.close()
+        assert proc.returncode in (0, -signal.SIGKILL), out
+        killed += proc.returncode == -signal.SIGKILL
     return killed
 
 
@@ -129,7 +152,7 @@ def test_crash_safety_on_anvil(anvil_system: System, anvil_node: Any, tmp_path: 
     folder = tmp_path / "run"
     prepare_run(folder, anvil_system, {"backend": "rpc", "rpc_url": anvil_node.url,
                                        "mode": "single", "batch_size": 16})
-    killed = run_trials(folder, rng, TRIALS, max_delay_s=2.0)
+    killed = run_trials(folder, rng, TRIALS, batch_size=1)
     out = finish(folder)
     assert f"done {ASSETS}" in out, f"seed {seed}: {out}"
     assert killed >= TRIALS // 2, f"seed {seed}: only {killed} kills landed mid-run"
@@ -143,7 +166,7 @@ def test_crash_safety_on_the_persistent_embedded_chain(tmp_path: Path) -> None:
     with EmbeddedChain(folder / "chain") as chain:
         system = deploy_system(chain.w3, chain.dev_private_keys())
         prepare_run(folder, system, {"backend": "embedded", "mode": "batch", "batch_size": 32})
-    killed = run_trials(folder, rng, TRIALS, max_delay_s=3.0)
+    killed = run_trials(folder, rng, TRIALS, batch_size=32)
     out = finish(folder)
     assert f"done {ASSETS}" in out, f"seed {seed}: {out}"
     assert killed >= TRIALS // 2, f"seed {seed}: only {killed} kills landed mid-run"
