@@ -101,6 +101,10 @@ class RevertDecoder:
 
     def from_exception(self, exc: BaseException) -> ContractRevert | None:
         """Find revert data in a web3 / eth-tester / node exception and decode it; None if none."""
+        if isinstance(exc, OSError):
+            # Transport failures (requests/urllib3 errors are OSErrors) never carry revert data;
+            # hex in their text (addresses, object ids) must not read as a permanent revert.
+            return None
         data = _revert_data(exc)
         if data is None:
             text = " ".join(str(a) for a in exc.args)

@@ -178,6 +178,8 @@ def _free_port() -> int:
 def _ensure_port_free(port: int) -> None:
     # An explicit port already served by another node would answer our readiness probe.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # SO_REUSEADDR: a listener holds the port, TIME_WAIT leftovers of a stopped node do not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError as exc:

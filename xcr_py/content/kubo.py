@@ -9,6 +9,9 @@
 * Reads are re-hashed locally as they stream; a mismatch raises ``BlockCorrupted``.
 * A daemon that does not answer raises :class:`~xcr_py.errors.StoreUnavailable` naming its
   address; every call has a timeout (``timeout_s``).
+* A daemon that refuses connections (restarting, briefly down) is retried with backoff for up
+  to ``retry_s`` (default ``timeout_s``) before ``StoreUnavailable``: to the caller a restart
+  looks like a slow answer. Every retried call is idempotent (content-addressed add, pin).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,15 +71,21 @@ class KuboStore(BlockStore):
         addr: the RPC API as a multiaddr (``/ip4/127.0.0.1/tcp/5001/http``) or ``http://`` URL.
         timeout_s: per-request timeout, seconds (connect and each read).
         has_timeout_s: how long :meth:`has` lets the daemon look for a block locally.
+        retry_s: how long a call retries a daemon that refuses connections (default
+            ``timeout_s``; 0: fail at once).
     """
 
     def __init__(
-        self, addr: str = DEFAULT_KUBO_ADDR, *, timeout_s: float = 30.0, has_timeout_s: float = 2.0
+        self, addr: str = DEFAULT_KUBO_ADDR, *, timeout_s: float = 30.0, has_timeout_s: float = 2.0,
+        retry_s: float | None = None,
     ) -> None:
         if timeout_s <= 0 or has_timeout_s <= 0:
             raise InputError("timeout_s", "must be > 0 seconds")
+        if retry_s is not None and not 0 <= retry_s <= 3600:
+            raise InputError("retry_s", f"must be in [0, 3600] seconds, got {retry_s!r}")
         self.addr = to_multiaddr(addr)
         self.timeout_s = timeout_s
+        self.retry_s = timeout_s if retry_s is None else retry_s
         self.has_timeout_s = has_timeout_s
         with _quiet():
             self._client = ipfshttpclient.Client(self.addr, timeout=timeout_s)
@@ -89,22 +99,31 @@ class KuboStore(BlockStore):
             self._client.close()
 
     def _call(self, what: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        try:
-            with _quiet():
-                return fn(*args, **kwargs)
-        except ipfs_exc.ConnectionError as exc:
-            # The library's message is a page of urllib3 detail; keep the OS reason.
-            reason = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
-            raise StoreUnavailable(
-                f"IPFS daemon at {self.addr} is not answering ({what}): "
-                f"{reason.group(0) if reason else 'connection failed'}"
-            ) from exc
-        except ipfs_exc.TimeoutError as exc:
-            raise StoreUnavailable(
-                f"IPFS daemon at {self.addr} timed out after {self.timeout_s} s ({what})"
-            ) from exc
-        except ipfs_exc.Error as exc:
-            raise ContentError(f"IPFS daemon at {self.addr} refused {what}: {exc}") from exc
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.1
+        while True:
+            try:
+                with _quiet():
+                    return fn(*args, **kwargs)
+            except ipfs_exc.ConnectionError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise self._unavailable(what, exc) from exc
+                time.sleep(delay)  # refused or reset: the daemon may be restarting
+                delay = min(delay * 2, 2.0)
+            except ipfs_exc.TimeoutError as exc:
+                raise StoreUnavailable(
+                    f"IPFS daemon at {self.addr} timed out after {self.timeout_s} s ({what})"
+                ) from exc
+            except ipfs_exc.Error as exc:
+                raise ContentError(f"IPFS daemon at {self.addr} refused {what}: {exc}") from exc
+
+    def _unavailable(self, what: str, exc: Exception) -> StoreUnavailable:
+        # The library's message is a page of urllib3 detail; keep the OS reason.
+        reason = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
+        return StoreUnavailable(
+            f"IPFS daemon at {self.addr} is not answering ({what}): "
+            f"{reason.group(0) if reason else 'connection failed'}"
+        )
 
     # --- writes -------------------------------------------------------------------------
 
@@ -119,15 +138,14 @@ class KuboStore(BlockStore):
         return self._add(io.BytesIO(data), bytes_cid(data), pin)
 
     def _add(self, source: Any, expected: CID, pin: bool) -> CID:
-        resp = self._call(
-            "add",
-            self._client.add,
-            source,
-            cid_version=1,
-            raw_leaves=True,
-            pin=pin,
-            opts=dict(_ADD_OPTS),
-        )
+        def add() -> Any:
+            if isinstance(source, io.BytesIO):
+                source.seek(0)  # a retried add sends the bytes again from the start
+            return self._client.add(
+                source, cid_version=1, raw_leaves=True, pin=pin, opts=dict(_ADD_OPTS)
+            )
+
+        resp = self._call("add", add)
         got = parse_cid(str(resp["Hash"]), field="daemon add response Hash")
         if got != expected:
             if pin:

@@ -26,6 +26,11 @@ Transient errors (RPC, IPFS) call :meth:`Outbox.retry_later`: ``attempts`` grows
 returns rows whose time has come. Permanent errors (a decoded contract revert) call
 :meth:`Outbox.fail`; failed rows are never returned as work.
 
+A full disk: a write that SQLite cannot complete (``SQLITE_FULL``) is rolled back whole (nothing
+half-written) and raised as :class:`OutboxFull`, naming the file. The public write methods
+first wait for space (backoff, up to :attr:`RetryPolicy.disk_full_wait_s`, one warning logged),
+then retry the same call: each is one transaction, so a retry cannot apply anything twice.
+
 Batch mode: pinned rows are grouped with :meth:`Outbox.create_batch` (leaf order fixed at
 creation); the batch then moves ``open → signed → submitted → confirmed`` (or ``failed``)
 and carries its items along in the same transaction, each item storing its leaf index and
@@ -34,15 +39,18 @@ inclusion proof.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from xcr_py.errors import InputError, OracleError
 
@@ -54,6 +62,7 @@ __all__ = [
     "Item",
     "Outbox",
     "OutboxConflict",
+    "OutboxFull",
     "OutboxStatus",
     "RetryPolicy",
     "State",
@@ -140,6 +149,52 @@ class OutboxConflict(OracleError):
     """A transition's compare-and-set failed: the row is missing or in another state."""
 
 
+class OutboxFull(OracleError):
+    """The outbox's disk is full: the transaction was rolled back, nothing was written."""
+
+
+_log = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "disk is full" in str(exc))
+
+
+def _waits_for_space(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Retry a whole write call while the disk is full, up to ``policy.disk_full_wait_s``.
+
+    Safe because each public write is one transaction that either committed or changed
+    nothing; a nested call (one write method calling another) leaves waiting to the outer.
+    """
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        self: Outbox = args[0]  # type: ignore[assignment]
+        if getattr(self._local, "writing", False):
+            return method(*args, **kwargs)
+        self._local.writing = True
+        try:
+            deadline = time.monotonic() + self.policy.disk_full_wait_s
+            delay, warned = 0.05, False
+            while True:
+                try:
+                    return method(*args, **kwargs)
+                except OutboxFull as exc:
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    if not warned:  # once per wait: the condition, not every probe
+                        _log.warning("%s; waiting up to %.0f s for space",
+                                     exc, self.policy.disk_full_wait_s)
+                        warned = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+        finally:
+            self._local.writing = False
+    return wrapper
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter for transient errors.
@@ -147,12 +202,15 @@ class RetryPolicy:
     The n-th retry waits ``min(cap_s, base_s * 2**(n-1))``, scaled by a random factor in
     ``[1 - jitter, 1]`` so that many workers failing together do not retry together.
     After ``max_attempts`` transient errors the row fails with ``RetriesExhausted``.
+    A write that finds the disk full waits up to ``disk_full_wait_s`` for space before
+    :class:`OutboxFull` is raised (0: raise at once).
     """
 
     base_s: float = 1.0
     cap_s: float = 300.0
     jitter: float = 0.5
     max_attempts: int = 12
+    disk_full_wait_s: float = 300.0
 
     def delay_s(self, attempts: int, rng: random.Random) -> float:
         """Seconds to wait after the ``attempts``-th consecutive transient error."""
@@ -295,6 +353,7 @@ class Outbox:
         self._clock = clock
         self._rng = rng or random.Random()
         self.policy = policy or RetryPolicy()
+        self._local = threading.local()  # per-thread: is a write call already waiting?
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                    check_same_thread=False)
         self._db.row_factory = sqlite3.Row
@@ -318,13 +377,22 @@ class Outbox:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction (BEGIN IMMEDIATE: takes the write lock up front)."""
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._db.in_transaction:  # a failed COMMIT can leave the transaction open
+                self._db.execute("ROLLBACK")
+            if _is_full(exc):
+                raise OutboxFull(f"outbox {self.path}: the disk is full; the transaction was "
+                                 "rolled back, nothing was written") from exc
             raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database (committed state is already durable)."""
@@ -365,6 +433,7 @@ class Outbox:
 
     # -- items -----------------------------------------------------------------------------
 
+    @_waits_for_space
     def enqueue(self, asset_digest: bytes, payload: Mapping[str, Any] | None = None, *,
                 now: float | None = None) -> bool:
         """Add an asset as ``pending``; idempotent per digest.
@@ -383,6 +452,7 @@ class Outbox:
                 "ON CONFLICT (asset_digest) DO NOTHING", (digest, text, at, at, at))
             return cursor.rowcount == 1
 
+    @_waits_for_space
     def enqueue_many(self, entries: Sequence[tuple[bytes, Mapping[str, Any] | None]], *,
                      now: float | None = None) -> int:
         """:meth:`enqueue` for many assets in one transaction; returns how many were new."""
@@ -397,6 +467,7 @@ class Outbox:
                 "ON CONFLICT (asset_digest) DO NOTHING", rows)
             return db.total_changes - before
 
+    @_waits_for_space
     def enqueue_pinned_many(self, entries: Sequence[Mapping[str, Any]], *,
                             now: float | None = None) -> int:
         """Record assets that are already pinned, straight in ``pinned``; idempotent.
@@ -450,6 +521,7 @@ class Outbox:
                 f"SELECT asset_digest FROM items WHERE asset_digest IN ({marks})", chunk))
         return found
 
+    @_waits_for_space
     def mark_pinned_many(self, entries: Sequence[Mapping[str, Any]], *,
                          now: float | None = None) -> int:
         """:meth:`mark_pinned` for many assets in one all-or-nothing transaction.
@@ -482,6 +554,7 @@ class Outbox:
                            "SELECT id, ? FROM items WHERE asset_digest = ?", blobs)
         return len(rows)
 
+    @_waits_for_space
     def mark_pinned(self, asset_digest: bytes, *, asset_cid: str, receipt_cid: str,
                     receipt_digest: bytes, receipt_bytes: bytes | None = None,
                     receipt_path: str | None = None, now: float | None = None) -> Item:
@@ -496,6 +569,7 @@ class Outbox:
             "receipt_path": receipt_path}], now=now)
         return self.get(asset_digest)
 
+    @_waits_for_space
     def mark_signed(self, asset_digest: bytes, *, report: Mapping[str, Any],
                     signatures: Sequence[bytes], now: float | None = None) -> Item:
         """pinned → signed (single mode): store the signed report and its signatures."""
@@ -505,6 +579,7 @@ class Outbox:
             "report": json.dumps(_jsonable(dict(report)), sort_keys=True),
             "signatures": _hex_list(signatures)}, now)
 
+    @_waits_for_space
     def mark_submitted(self, asset_digest: bytes, *, tx_hash: str,
                        now: float | None = None) -> Item:
         """signed → submitted: the transaction was sent; store its hash.
@@ -515,6 +590,7 @@ class Outbox:
         return self._move(asset_digest, ("signed", "submitted"), "submitted",
                           {"tx_hash": _tx(tx_hash)}, now)
 
+    @_waits_for_space
     def mark_confirmed(self, asset_digest: bytes, *, token_id: int, tx_hash: str | None = None,
                        now: float | None = None) -> Item:
         """submitted → confirmed: the receipt token exists on chain.
@@ -529,6 +605,7 @@ class Outbox:
             expected = ("signed", "submitted")
         return self._move(asset_digest, expected, "confirmed", values, now)
 
+    @_waits_for_space
     def fail(self, asset_digest: bytes, *, error_name: str, error_args: Sequence[Any] = (),
              now: float | None = None) -> Item:
         """Any active state → failed: a permanent error (e.g. a decoded contract revert)."""
@@ -539,6 +616,7 @@ class Outbox:
                                      "error_args": json.dumps(_jsonable(list(error_args)))},
                           now)
 
+    @_waits_for_space
     def retry_later(self, asset_digest: bytes, error: str, *, now: float | None = None) -> Item:
         """Record a transient error: back off, or fail with ``RetriesExhausted`` at the limit.
 
@@ -633,6 +711,7 @@ class Outbox:
 
     # -- batches ---------------------------------------------------------------------------
 
+    @_waits_for_space
     def create_batch(self, asset_digests: Sequence[bytes], *, now: float | None = None) -> Batch:
         """Group pinned, unbatched items into a new ``open`` batch; leaf i = digests[i].
 
@@ -645,6 +724,7 @@ class Outbox:
             batch_id = self._insert_batch(db, digests, self._now(now))
         return self.get_batch(batch_id)
 
+    @_waits_for_space
     def create_signed_batch(self, asset_digests: Sequence[bytes], *, root: bytes,
                             report: Mapping[str, Any], signatures: Sequence[bytes],
                             proofs: Mapping[bytes, Sequence[bytes]],
@@ -762,6 +842,7 @@ class Outbox:
             raise self._batch_conflict(db, _from_hex_list(leaves_text), batch_id,
                                        item_from, item_to)
 
+    @_waits_for_space
     def sign_batch(self, batch_id: int, *, root: bytes, report: Mapping[str, Any],
                    signatures: Sequence[bytes], proofs: Mapping[bytes, Sequence[bytes]],
                    now: float | None = None) -> Batch:
@@ -795,12 +876,14 @@ class Outbox:
                                                  for d in leaves}
         return values, ("pinned",), "signed", {}, per_item
 
+    @_waits_for_space
     def submit_batch(self, batch_id: int, *, tx_hash: str, now: float | None = None) -> Batch:
         """signed → submitted (or a new hash while submitted), items alike."""
         tx = _tx(tx_hash)
         return self._move_batch(batch_id, ("signed", "submitted"), "submitted", {"tx_hash": tx},
                                 ("signed", "submitted"), "submitted", {"tx_hash": tx}, now)
 
+    @_waits_for_space
     def confirm_batch(self, batch_id: int, *, token_id: int, tx_hash: str | None = None,
                       now: float | None = None) -> Batch:
         """submitted → confirmed (or signed → confirmed with the ``tx_hash`` found on chain).
@@ -816,6 +899,7 @@ class Outbox:
         return self._move_batch(batch_id, expected, "confirmed", values, item_from, "confirmed",
                                 values, now)
 
+    @_waits_for_space
     def fail_batch(self, batch_id: int, *, error_name: str, error_args: Sequence[Any] = (),
                    now: float | None = None) -> Batch:
         """Any active batch state → failed, with its items (permanent error)."""
@@ -828,6 +912,7 @@ class Outbox:
             ACTIVE, "failed", {"error_name": error_name, "error_args": args}, now,
             record_from=True)
 
+    @_waits_for_space
     def retry_batch_later(self, batch_id: int, error: str, *, now: float | None = None) -> Batch:
         """Record a transient error for a batch: back off (its items keep their state)."""
         at = self._now(now)
