@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.serve.conftest import UPLOAD_LIMIT_MB, Served
+from tests.serve.conftest import UPLOAD_LIMIT_MB, Served, tree_digest
 from xcr_py.embed import embed, extract
 from xcr_py.receipt.label import ImpactLabel
 
@@ -299,3 +301,35 @@ def test_server_binds_loopback_only(served: Served) -> None:
     port = int(served.url.rsplit(":", 1)[1])
     listeners = _listeners(port)
     assert listeners == ["0100007F"], listeners  # 127.0.0.1, little-endian hex
+
+
+# --- read-only ------------------------------------------------------------------------------
+
+def test_no_endpoint_writes_anything(served: Served, client: httpx.Client) -> None:
+    """Every endpoint, uploads included: the deployment's files are byte-identical afterwards."""
+    label = served.demo.assets[0].label
+    cid = _asset_cid(served, 0)
+    path = served.demo.assets[0].path
+    for url in (f"/v1/assets/{cid}", f"/v1/badge/{cid}.svg", f"/v1/receipts/{label.token_id}",
+                "/v1/retirements/1", f"/v1/campaigns/{CAMPAIGN}",
+                f"/v1/campaigns/{CAMPAIGN}/report", "/"):
+        assert client.get(url).status_code == 200, url
+    sidecar = json.dumps({"not": "a label"}).encode()
+    for files in ({"file": (path.name, path.read_bytes())},
+                  {"file": ("a.wav", b"RIFF0000WAVE"), "sidecar": ("a.wav.xcr.json", sidecar)}):
+        assert client.post("/v1/verify", files=files).status_code == 200
+    assert tree_digest(served.demo.out_dir) == served.before
+
+
+def test_read_only_middleware_refuses_writes() -> None:
+    from web3 import Web3
+
+    from xcr_py.errors import ChainError
+    from xcr_py.serve.backend import ReadOnlyMiddleware
+
+    middleware = ReadOnlyMiddleware(Web3())
+    for method in ("eth_sendTransaction", "eth_sendRawTransaction", "eth_sign", "evm_mine",
+                   "anvil_setBalance", "personal_unlockAccount"):
+        with pytest.raises(ChainError, match="read-only"):
+            middleware.request_processor(method, [])
+    assert middleware.request_processor("eth_call", [{}]) == ("eth_call", [{}])
