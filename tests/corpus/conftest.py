@@ -55,7 +55,7 @@ class World:
             receipts = db.execute("SELECT * FROM receipts ORDER BY item_id").fetchall()
         return {
             "block": latest["number"], "state_root": bytes(latest["stateRoot"]),
-            "nonces": [w3.eth.get_transaction_count(a) for a in accounts],
+            "nonces": [w3.eth.get_transaction_count(a) for a in accounts],  # type: ignore[arg-type]
             "pins": sorted(str(c) for c in self.store.pins()),
             "blocks": sorted(p.name for p in self.store.root.rglob("*") if p.is_file()),
             "items": items, "batches": batches, "receipts": receipts,

@@ -94,7 +94,7 @@ def test_no_key_or_password_in_logs_errors_or_files(node: LocalNode, tmp_path: P
     oracle = Account.from_key(secret)
     keystore = tmp_path / "oracle.json"
     keystore.write_text(json.dumps(
-        Account.encrypt(secret, password, kdf="pbkdf2", iterations=1000)))
+        Account.encrypt(bytes.fromhex(secret[2:]), password, kdf="pbkdf2", iterations=1000)))
     env_vars = {"XCR_ORACLE_PASSWORD": password}
 
     keys = list(node.private_keys)
