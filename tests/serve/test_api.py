@@ -279,6 +279,8 @@ def test_viewer_page_loads_nothing_external(client: httpx.Client) -> None:
 
 def test_unknown_route_and_method_are_problems(client: httpx.Client) -> None:
     _problem(client.get("/v2/nothing"), 404)
+    for page in ("/docs", "/redoc"):  # FastAPI's pages would load scripts from a CDN
+        _problem(client.get(page), 404)
     _problem(client.delete(f"/v1/campaigns/{CAMPAIGN}"), 405)
 
 

@@ -100,8 +100,10 @@ def build_app(backend: Backend | None, limits: Limits | None = None) -> FastAPI:
             if backend is not None:
                 backend.close()
 
+    # No /docs or /redoc: FastAPI's pages load Swagger UI / ReDoc from a CDN, and nothing this
+    # server serves may depend on an external resource. /openapi.json stays.
     app = FastAPI(title="XCR API", version=_version(), description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.backend = backend
     install_problem_handlers(app)
     app.include_router(router)
