@@ -25,15 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring  # the C escaper where available
 from typing import TYPE_CHECKING
 
 from xcr_py.errors import InputError
-
-try:
-    from json.encoder import c_encode_basestring
-except ImportError:  # pragma: no cover - CPython always has it
-    c_encode_basestring = None
-from json.encoder import py_encode_basestring
 
 if TYPE_CHECKING:
     from multiformats import CID
@@ -140,7 +135,7 @@ class _Unusual(Exception):
 # json's C string encoder escapes exactly as JCS does (``\\"``, ``\\\\``, the short forms
 # ``\\b \\t \\n \\f \\r``, other controls as lowercase ``\\u00xx``, the rest raw); checked
 # against _ESCAPE_TABLE at import so a different Python cannot silently change the bytes.
-_quote = c_encode_basestring or py_encode_basestring
+_quote = encode_basestring
 if any(_quote(chr(i)) != '"' + chr(i).translate(_ESCAPE_TABLE) + '"'
        for i in (*range(0x80), 0x2028, 0xFFFF)):  # pragma: no cover - a different json module
     _quote = lambda s: '"' + s.translate(_ESCAPE_TABLE) + '"'  # noqa: E731
@@ -189,7 +184,8 @@ def _fast(value: object, out: list[str]) -> None:
         out.append("false")
     elif kind is list or kind is tuple:
         out.append("[")
-        for i, item in enumerate(value):  # type: ignore[arg-type]
+        items: list[object] | tuple[object, ...] = value  # type: ignore[assignment]
+        for i, item in enumerate(items):
             if i:
                 out.append(",")
             _fast(item, out)
