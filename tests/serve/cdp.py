@@ -119,7 +119,7 @@ class Browser:
             if message.get("id") == ident:
                 if "error" in message:
                     raise AssertionError(f"CDP {method}: {message['error']}")
-                return message.get("result", {})  # type: ignore[no-any-return]
+                return message.get("result", {})
             self._record(message)
 
     def wait_event(self, method: str, timeout_s: float = 60) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class Browser:
             message = json.loads(self._ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             self._record(message)
             if message.get("method") == method:
-                return message.get("params", {})  # type: ignore[no-any-return]
+                return message.get("params", {})
 
     def evaluate(self, expression: str) -> Any:
         """The JSON value of a JavaScript expression in the page."""

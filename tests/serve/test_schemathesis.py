@@ -70,7 +70,8 @@ def test_real_upload_conforms(api_schema: schemathesis.BaseSchema, served: Serve
     """A demo image uploaded as schemathesis builds a multipart body: 200, schema-valid."""
     path = served.demo.assets[0].path
     operation = api_schema["/v1/verify"]["POST"]
-    case = operation.Case(body={"file": path.read_bytes()}, media_type="multipart/form-data")
+    body: Any = {"file": path.read_bytes()}  # raw bytes: the part is format binary
+    case = operation.Case(body=body, media_type="multipart/form-data")
     response = case.call_and_validate(base_url=served.url, timeout=60)
     assert response.status_code == 200
     assert response.json()["ok"] is True

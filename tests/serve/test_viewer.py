@@ -54,7 +54,7 @@ def _shown(browser: Browser, file_name: str) -> dict[str, Any]:
     browser.wait_for(
         "['pass','fail','error'].includes(document.getElementById('verdict').dataset.state)"
         f" && document.getElementById('verdict').textContent.includes({json.dumps(file_name)})")
-    return json.loads(browser.evaluate(SHOWN))  # type: ignore[no-any-return]
+    return json.loads(browser.evaluate(SHOWN))
 
 
 def test_viewer_verifies_a_demo_image_step_by_step(served: Served, browser: Browser,
