@@ -22,6 +22,7 @@ from xcr_py.chain import RemovalMethod, asset_token_id
 from xcr_py.cli import cli
 from xcr_py.client import CreditSelector
 from xcr_py.content.cid import bytes_cid, parse_cid
+from xcr_py.content.kubo import KuboStore
 from xcr_py.errors import ContentError, ContractRevert, InputError, OracleError
 from xcr_py.oracle.eip712 import Domain, Leaf, MerkleTree, MeteringReport, sign_all
 from xcr_py.oracle.keys import KeyLoadError, OracleQuorum, OracleSigner
@@ -440,6 +441,11 @@ CASES: list[Case] = [
     # A dag-cbor CID where a file (raw / dag-pb) is expected: refused, naming the CID.
     Case("content", "cid-wrong-codec-get", _get(lambda _: _DAG_CBOR_CID), ContentError,
          str(_DAG_CBOR_CID)),
+    Case("content", "kubo-negative-retry",
+         lambda _: KuboStore("http://127.0.0.1:1", retry_s=-1), InputError,
+         r"retry_s: must be in \[0, 3600\] seconds, got -1"),
+    Case("content", "kubo-url-not-http", lambda _: KuboStore("ftp://host:1"), InputError,
+         r"store\.kubo_url: must be a multiaddr or http\(s\)://host:port"),
     Case("content", "store-get-missing", _get(lambda _: bytes_cid(os.urandom(16))),
          ContentError, r"bafk\w+"),
     # ---- CLI (exit status != 0 and the field in the message) ----
