@@ -5,7 +5,8 @@ Precedence, lowest to highest::
     defaults  <  TOML file (xcr.toml)  <  XCR_* environment  <  explicit overrides (flags)
 
 The file is TOML with one table per section (``[chain]``, ``[store]``, ``[oracle]``,
-``[footprint]``, ``[mode]``) and two top-level keys (``output_dir``, ``explorer_url``).
+``[footprint]``, ``[mode]``, optional ``[c2pa]``) and two top-level keys (``output_dir``,
+``explorer_url``).
 Environment variables are ``XCR_<SECTION>_<FIELD>`` (``XCR_CHAIN_RPC_URL``,
 ``XCR_MODE_BATCH_SIZE``) or ``XCR_<FIELD>`` for top-level keys (``XCR_OUTPUT_DIR``);
 ``XCR_CONFIG`` names the file. The environment is passed in as a mapping: only
@@ -41,6 +42,7 @@ from xcr_py.units import MIN_RATIO_BPS, PUE_SCALE
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "C2paConfig",
     "ChainConfig",
     "FootprintConfig",
     "KeySource",
@@ -249,6 +251,40 @@ class ModeConfig(_Section):
     """A partial batch is settled once its oldest asset has waited this long."""
 
 
+class C2paConfig(_Section):
+    """Optional C2PA signing of impact labels (off unless a certificate chain is set).
+
+    When on, each labelled PNG/JPEG also gets a signed sidecar manifest ``<stem>.c2pa``
+    carrying the label as the ``org.xcr.impact`` assertion (:mod:`xcr_py.embed.c2pa`).
+    """
+
+    cert_chain: Path | None = None
+    """PEM: end-entity certificate first, then intermediates."""
+    private_key: Path | None = None
+    """PEM file with the end-entity's private key (a file path; never the key itself)."""
+    algorithm: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = "es256"
+    tsa_url: str | None = None
+    """RFC 3161 timestamp authority; none by default (offline)."""
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _tsa_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://\S+$", value):
+            raise ValueError("must be an http(s):// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> C2paConfig:
+        if (self.cert_chain is None) != (self.private_key is None):
+            raise ValueError("private_key: set both cert_chain and private_key, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """True when a certificate chain and key are configured."""
+        return self.cert_chain is not None
+
+
 class XcrConfig(_Section):
     """The whole configuration. Build it with :func:`load_config`."""
 
@@ -257,6 +293,7 @@ class XcrConfig(_Section):
     oracle: OracleConfig = Field(default_factory=OracleConfig)
     footprint: FootprintConfig = Field(default_factory=FootprintConfig)
     mode: ModeConfig = Field(default_factory=ModeConfig)
+    c2pa: C2paConfig = Field(default_factory=C2paConfig)
     output_dir: Path = Path("xcr-out")
     explorer_url: str | None = None
     """Link template, e.g. ``https://sepolia.etherscan.io/tx/{tx_hash}``; fields:
@@ -287,10 +324,11 @@ class XcrConfig(_Section):
 
 _SECTIONS: dict[str, type[_Section]] = {
     "chain": ChainConfig, "store": StoreConfig, "oracle": OracleConfig,
-    "footprint": FootprintConfig, "mode": ModeConfig,
+    "footprint": FootprintConfig, "mode": ModeConfig, "c2pa": C2paConfig,
 }
 _PATH_KEYS = {("chain", "data_dir"), ("chain", "deployment_file"), ("store", "path"),
-              ("oracle", "keystore"), ("output_dir",)}
+              ("oracle", "keystore"), ("output_dir",), ("c2pa", "cert_chain"),
+              ("c2pa", "private_key")}
 _SCALAR_TOP = ("output_dir", "explorer_url")
 
 

@@ -306,3 +306,25 @@ def test_config_section_is_off_by_default_and_validated(tmp_path: Path, pki: Pki
         load_config(env={}, overrides={"c2pa.algorithm": "md5"}, cwd=tmp_path)
     with pytest.raises(ConfigError, match=r"c2pa\.tsa_url"):
         load_config(env={}, overrides={"c2pa.tsa_url": "ftp://x"}, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_demo_signs_each_asset_only_when_configured(tmp_path: Path, pki: Pki) -> None:
+    from xcr_py.demo.campaign import run_demo
+    from xcr_py.verify import verify_file
+
+    on = run_demo(tmp_path / "on", assets=2, size=32, steps=1, batch_size=2,
+                  c2pa=C2paConfig(cert_chain=pki.chain, private_key=pki.key))
+    config = load_config(on.out_dir / "xcr.toml", env={})
+    assert config.c2pa.enabled  # the demo's xcr.toml records the signing setup
+    for asset in on.assets:
+        found = read_c2pa(asset.path, trust_anchors=pki.ca)
+        assert found.validation_state == "Trusted" and found.label == asset.label
+        verdict = verify_file(asset.path, config)  # the sidecar leaves `xcr verify` untouched
+        assert verdict.ok, verdict
+
+    off = run_demo(tmp_path / "off", assets=1, size=32, steps=1, batch_size=1)
+    assert not load_config(off.out_dir / "xcr.toml", env={}).c2pa.enabled
+    assert sorted(p.suffix for p in (off.out_dir / "assets").iterdir()) == [".png"]
+    suffixes = sorted(p.suffix for p in (on.out_dir / "assets").iterdir())
+    assert suffixes == [".c2pa", ".c2pa", ".png", ".png"]

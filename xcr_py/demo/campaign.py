@@ -30,12 +30,13 @@ from xcr_py.chain.deployment import Deployment, deploy
 from xcr_py.chain.embedded import EmbeddedChain
 from xcr_py.chain.gateway import RemovalMethod, XcrGateway
 from xcr_py.client import AssetResult, Tracker
-from xcr_py.config import XcrConfig, write_config
+from xcr_py.config import C2paConfig, XcrConfig, write_config
 from xcr_py.content.kubo import KuboStore
 from xcr_py.content.local import LocalStore
 from xcr_py.content.store import BlockStore
 from xcr_py.demo.render import render, work_units
 from xcr_py.embed import embed
+from xcr_py.embed.c2pa import SigningConfig, sign_label
 from xcr_py.errors import ContractRevert, InputError
 from xcr_py.meter import EstimateSpec, open_meter
 from xcr_py.oracle.keys import OracleQuorum, OracleSigner
@@ -255,10 +256,12 @@ def _check_sizes(assets: int, batch_size: int) -> None:
 
 
 def _campaign_config(
-    out_dir: Path, chain: dict[str, str], store: dict[str, str], mode: str, batch_size: int
+    out_dir: Path, chain: dict[str, str], store: dict[str, str], mode: str, batch_size: int,
+    c2pa: C2paConfig | None = None,
 ) -> XcrConfig:
     return XcrConfig.model_validate(
         {
+            "c2pa": (c2pa or C2paConfig()).model_dump(),
             "chain": {**chain, "deployment_file": str(out_dir / "deployment.json")},
             "store": store,
             "footprint": {"zone": "DE"},
@@ -343,6 +346,7 @@ def _run_campaign(
     shares = _removed_share_mg(ordered, gateway)
     credit = {c.batch_id: c for c in result.credits}
     images_dir, badges_dir = out_dir / "assets", out_dir / "badges"
+    signing = SigningConfig.from_config(config.c2pa)
     images_dir.mkdir()
     badges_dir.mkdir()
     for (key, prompt, png), r in zip(rendered, ordered, strict=True):
@@ -357,6 +361,8 @@ def _run_campaign(
         stem = f"{len(result.assets):03d}-{prompt.replace(' ', '-').replace(',', '')}"
         image = images_dir / f"{stem}.png"
         image.write_bytes(embed(png, label))
+        if signing is not None:  # optional: the same label as a signed C2PA sidecar
+            sign_label(image, label, signing)
         badge = badges_dir / f"{stem}.svg"
         badge.write_text(render_svg(label), encoding="utf-8")
         result.assets.append(DemoAsset(prompt, image, badge, r, shares[key], label))
@@ -371,8 +377,12 @@ def run_demo(
     steps: int = 12,
     batch_size: int = 6,
     progress: Progress | None = None,
+    c2pa: C2paConfig | None = None,
 ) -> DemoResult:
     """Run the demo campaign into ``out_dir`` on the embedded chain and a LocalStore.
+
+    With ``c2pa`` configured (a certificate chain and key), each image also gets a signed
+    C2PA sidecar manifest ``assets/<stem>.c2pa`` (:mod:`xcr_py.embed.c2pa`).
 
     Raises:
         InputError: ``assets``/``batch_size`` out of range, or ``out_dir`` holds something
@@ -388,6 +398,7 @@ def run_demo(
         {"backend": "local", "path": str(store_dir)},
         "batch",
         batch_size,
+        c2pa,
     )
     with EmbeddedChain(chain_dir) as chain:
         # Public development keys of the embedded chain: #0 deploys and submits, #1 signs.
