@@ -552,7 +552,9 @@ class XcrMachine(RuleBasedStateMachine):
         """Settle one asset: honest, or with one fault (totals, signer, domain, deadline, ...)."""
         digest = self.fresh()
         if fault in ("asset:known", "asset:flipped") and self.assets:
-            digest = self.assets[pick % len(self.assets)]
+            # prefer an asset that has a receipt: a refused one is not "known" to the chain
+            pool = [r.subject for r in self.receipts.values() if r.kind != "batch"] or self.assets
+            digest = pool[pick % len(pool)]
             digest = _flip_top(digest) if fault == "asset:flipped" else digest
         self.assets.append(digest)
         pue = 999 if fault == "pue:999" else pue
