@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from xcr_py import units
+from xcr_py.content.unixfs import CHUNK_SIZE
 
 __all__ = [
     "SCHEMA_ID",
@@ -87,30 +88,51 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError("truncated varint")
 
 
+_RAW, _DAG_PB, _SHA2_256 = 0x55, 0x70, 0x12
+"""Multicodec codes of the only CIDs an asset can have: raw or dag-pb leaves, sha2-256."""
+
+
 @lru_cache(maxsize=4096)
-def _cid_problem(value: str) -> str:
-    """Why ``value`` is not a canonical base32 CIDv1 ('' when it is one).
+def _cid_fields(value: str) -> tuple[str, int, int, bytes]:
+    """``(problem, codec, hash code, digest)`` of a CID text; ``problem`` is '' for a canonical
+    base32 CIDv1.
 
     A direct check (stdlib base32 + varints) rather than a full multiformats decode, which
     costs milliseconds per receipt; :func:`multiformats.CID.decode` agrees on valid CIDs.
     """
     if value.startswith(("Qm", "1")):
-        return "must be a CIDv1 (this is a CIDv0)"
+        return "must be a CIDv1 (this is a CIDv0)", 0, 0, b""
     if not value.startswith("b") or value != value.lower() or len(value) < 8:
-        return "is not a CID in canonical base32 form (b + lowercase base32)"
+        return "is not a CID in canonical base32 form (b + lowercase base32)", 0, 0, b""
     body = value[1:].upper()
     try:
         data = base64.b32decode(body + "=" * (-len(body) % 8))
         version, pos = _varint(data, 0)
-        _codec, pos = _varint(data, pos)
-        _hash_code, pos = _varint(data, pos)
+        codec, pos = _varint(data, pos)
+        hash_code, pos = _varint(data, pos)
         length, pos = _varint(data, pos)
     except (ValueError, binascii.Error):
-        return "is not a CID (bad base32 or varint)"
+        return "is not a CID (bad base32 or varint)", 0, 0, b""
     if version != 1:
-        return "must be a CIDv1"
+        return "must be a CIDv1", 0, 0, b""
     if len(data) - pos != length:
-        return "is not a CID (multihash length mismatch)"
+        return "is not a CID (multihash length mismatch)", 0, 0, b""
+    return "", codec, hash_code, data[pos:]
+
+
+def _asset_cid_problem(value: str) -> str:
+    """Why ``value`` cannot be the CID Kubo gives a file ('' when it can).
+
+    ``ipfs add --cid-version=1 --raw-leaves`` only ever yields a raw block (a file of one
+    chunk) or a dag-pb UnixFS root, hashed with sha2-256.
+    """
+    problem, codec, hash_code, digest = _cid_fields(value)
+    if problem:
+        return problem
+    if codec not in (_RAW, _DAG_PB):
+        return f"must be a raw (0x55) or dag-pb (0x70) CID, got codec 0x{codec:x}"
+    if hash_code != _SHA2_256 or len(digest) != 32:
+        return f"must be hashed with sha2-256 (0x12, 32 bytes), got 0x{hash_code:x}"
     return ""
 
 
@@ -180,10 +202,26 @@ class Asset(_Part):
     @field_validator("cid")
     @classmethod
     def _cid_v1(cls, value: str) -> str:
-        problem = _cid_problem(value)
+        problem = _asset_cid_problem(value)
         if problem:
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _cid_matches_bytes(self) -> Asset:
+        # Kubo's layout ties the CID to the size and, for one chunk, to the sha256 itself:
+        # a receipt cannot name the bytes of one file and the CID of another.
+        _, codec, _, digest = _cid_fields(self.cid)
+        single_block = self.bytes <= CHUNK_SIZE
+        if single_block and codec != _RAW:
+            raise ValueError(f"cid: a file of {self.bytes} bytes (<= {CHUNK_SIZE}, one chunk) "
+                             "has a raw CID, got dag-pb")
+        if not single_block and codec == _RAW:
+            raise ValueError(f"cid: a file of {self.bytes} bytes (> {CHUNK_SIZE}) has a dag-pb "
+                             "root CID, got raw")
+        if codec == _RAW and digest.hex() != self.sha256:
+            raise ValueError("cid: its sha2-256 digest differs from asset.sha256")
+        return self
 
 
 class Energy(_Part):
