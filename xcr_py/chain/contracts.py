@@ -8,11 +8,12 @@ APIs present in both 7.x and 8.x are used.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ __all__ = [
     "Sender",
     "TxResult",
     "bytecode",
+    "encode_call",
     "load_artifact",
 ]
 
@@ -171,6 +173,8 @@ class Sender:
         self.decoder = decoder or default_decoder()
         self.gas_margin = gas_margin
         self.receipt_timeout_s = receipt_timeout_s
+        self._chain_id: int | None = None
+        self._block_gas_limit: int | None = None
 
     def __repr__(self) -> str:
         return f"Sender(address={self.address})"
@@ -192,14 +196,24 @@ class Sender:
                 raise ChainError(f"call failed: {type(exc).__name__}: {exc}") from exc
             raise revert from exc
 
+    @property
+    def chain_id(self) -> int:
+        """The connection's chain id (asked once: a node never changes it under a connection)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def _gas_cap(self) -> int:
+        # Asked once; the limit moves slowly and only caps an estimate the node made itself.
+        if self._block_gas_limit is None:
+            self._block_gas_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+        return self._block_gas_limit
+
     def send(self, to: str | None, data: str, value: int = 0) -> TxResult:
         """Estimate, sign, send and wait for one transaction (``to=None`` deploys ``data``)."""
-        tx: dict[str, Any] = {
-            "from": self.address,
-            "data": data,
-            "value": value,
-            "chainId": self.w3.eth.chain_id,
-        }
+        # No chainId in the estimate: web3's validation middleware would ask the node for it
+        # twice per call to compare; it goes in just before signing.
+        tx: dict[str, Any] = {"from": self.address, "data": data, "value": value}
         if to is not None:
             tx["to"] = to_checksum_address(to)
         try:
@@ -209,11 +223,11 @@ class Sender:
             if revert is None:
                 raise ChainError(f"gas estimation failed: {type(exc).__name__}: {exc}") from exc
             raise revert from exc
-        block_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
-        tx["gas"] = min(int(estimate * self.gas_margin) + 10_000, block_limit)
+        tx["gas"] = min(int(estimate * self.gas_margin) + 10_000, self._gas_cap())
         tx["gasPrice"] = self.w3.eth.gas_price
         tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
         del tx["from"]
+        tx["chainId"] = self.chain_id
         signed = self._account.sign_transaction(tx)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -246,11 +260,39 @@ class Sender:
 
     def transact(self, contract: Any, fn_name: str, *args: Any) -> TxResult:
         """Send ``contract.fn_name(*args)``."""
-        try:
-            data = contract.encode_abi(fn_name, args=list(args))
-        except Exception as exc:  # web3 rejects a value that does not fit the ABI type
-            raise InputError(f"{fn_name}", f"arguments do not match the ABI: {exc}") from exc
-        return self.send(contract.address, data)
+        return self.send(contract.address, encode_call(contract, fn_name, args))
+
+
+def encode_call(contract: Any, fn_name: str, args: Sequence[Any]) -> str:
+    """Calldata of ``contract.fn_name(*args)`` as 0x-hex.
+
+    Plain Python values (ints, bytes, addresses, tuples, lists) go straight to the
+    connection's ABI codec (``w3.codec``: web3's strict bytes checking included) with the
+    function's cached selector and types, ~40x cheaper than web3's ``encode_abi``, whose
+    normalisers cost ~5 ms a call. Anything the codec refuses is left to web3 for its
+    conversions and error message.
+
+    Raises:
+        InputError: the arguments do not match the ABI (names the function).
+    """
+    entries = [e for e in contract.abi
+               if e.get("type") == "function" and e.get("name") == fn_name]
+    if len(entries) == 1:  # overloaded names are left to web3's resolution
+        selector, types = _selector_and_types(json.dumps(entries[0], sort_keys=True))
+        with contextlib.suppress(Exception):
+            return "0x" + (selector + contract.w3.codec.encode(types, list(args))).hex()
+    try:
+        return str(contract.encode_abi(fn_name, args=list(args)))
+    except Exception as exc:  # web3 rejects a value that does not fit the ABI type
+        raise InputError(f"{fn_name}", f"arguments do not match the ABI: {exc}") from exc
+
+
+@lru_cache(maxsize=256)
+def _selector_and_types(entry_json: str) -> tuple[bytes, tuple[str, ...]]:
+    """(4-byte selector, canonical input types) of one ABI function entry."""
+    entry = json.loads(entry_json)
+    types = tuple(_canonical_type(i) for i in entry["inputs"])
+    return keccak(text=f"{entry['name']}({','.join(types)})")[:4], types
 
 
 @cache

@@ -79,7 +79,7 @@ def classify(exc: BaseException) -> tuple[bool, str, tuple[Any, ...]]:
 
 def _report(cls: type[R], data: Mapping[str, Any]) -> R:
     names = {f.name for f in fields(cls)}
-    values = {k: bytes.fromhex(v[2:]) if k in _BYTES_FIELDS else v
+    values: dict[str, Any] = {k: bytes.fromhex(v[2:]) if k in _BYTES_FIELDS else v
               for k, v in data.items() if k in names}
     return cls(**values)
 
@@ -139,7 +139,7 @@ class Settler:
             for item in self.outbox.due("pinned", limit):
                 n += self._guard_item(item, self._sign_single)
             for state in ("signed", "submitted"):
-                for item in self.outbox.due(state, limit):  # type: ignore[arg-type]
+                for item in self.outbox.due(state, limit):
                     n += self._guard_item(item, self._submit_single)
         else:
             n += self._form_batches(force, limit)
@@ -244,8 +244,10 @@ class Settler:
             if exc.name == _ALREADY and self._confirm_from_chain(item, token):
                 return
             raise
-        self.outbox.mark_submitted(item.asset_digest, tx_hash=settled.tx.tx_hash)
-        self.outbox.mark_confirmed(item.asset_digest, token_id=settled.token_id)
+        # Sent and mined in one call: nothing happens between "submitted" and "confirmed",
+        # so one commit records both (signed -> confirmed with the transaction hash).
+        self.outbox.mark_confirmed(item.asset_digest, token_id=settled.token_id,
+                                   tx_hash=settled.tx.tx_hash)
 
     # -- batch mode ------------------------------------------------------------------------
 

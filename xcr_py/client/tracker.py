@@ -527,7 +527,7 @@ class Tracker:
             request.done.set()
 
     def _write(self, jobs: list[AssetJob]) -> None:
-        """Prepare jobs and write them to the outbox in one group (two transactions)."""
+        """Prepare jobs and write them to the outbox in one group (one transaction)."""
         if not jobs:
             return
         ready: dict[bytes, Prepared] = {}
@@ -543,12 +543,12 @@ class Tracker:
                 ready[prepared.asset_digest] = prepared
         if not ready:
             return
-        group = list(ready.values())
-        self.outbox.enqueue_many([(p.asset_digest, p.payload) for p in group])
-        self.outbox.mark_pinned_many([
-            {"asset_digest": p.asset_digest, "asset_cid": p.asset_cid,
+        # Asset and receipt are already pinned: one commit records the group as pinned (a
+        # crash before it leaves no row, and re-pinning is idempotent).
+        self.outbox.enqueue_pinned_many([
+            {"asset_digest": p.asset_digest, "payload": p.payload, "asset_cid": p.asset_cid,
              "receipt_cid": p.receipt_cid, "receipt_digest": p.receipt_digest,
-             "receipt_bytes": p.receipt_bytes} for p in group])
+             "receipt_bytes": p.receipt_bytes} for p in ready.values()])
 
     def _record_failure(self, job: AssetJob, exc: Exception) -> None:
         """A job that could not be prepared: a failed outbox row when its digest is known."""

@@ -216,7 +216,8 @@ def _label_for(
     ratio_bps: int,
     credit: CreditIssue | None,
 ) -> ImpactLabel:
-    method = "measured" if result.energy_method == "measured" else "estimated"
+    method: Literal["measured", "estimated"] = (
+        "measured" if result.energy_method == "measured" else "estimated")
     assert result.receipt_cid and result.token_id is not None and result.gross_mg is not None
     return ImpactLabel(
         receipt_cid=result.receipt_cid,
