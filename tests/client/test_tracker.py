@@ -187,3 +187,31 @@ def test_module_level_track_uses_the_default_tracker(make_tracker: MakeTracker) 
     finally:
         set_default_tracker(previous)
     assert result.state == "confirmed" and result.payload["campaign"] == "c"
+
+
+def test_a_failed_group_sync_fails_its_assets_and_keeps_the_rest(
+        make_tracker: MakeTracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks whose durability is unknown are never referenced as pinned: failed rows instead."""
+    tracker = make_tracker("single")
+    store = tracker.store
+    real = store._make_durable  # type: ignore[attr-defined]
+    calls = []
+
+    def flaky(written: list[Path]) -> None:
+        calls.append(len(written))
+        if len(calls) == 1:
+            raise OSError(5, "write-back error")
+        real(written)
+
+    monkeypatch.setattr(store, "_make_durable", flaky)
+    with tracker.track(asset_bytes(50), model="m"):
+        pass
+    with pytest.raises(TrackingFailed) as info:
+        tracker.flush(60)
+    (lost,) = info.value.results
+    assert lost.state == "failed" and (lost.error or "").startswith("OSError")
+    assert tracker.outbox.get(bytes.fromhex(lost.asset_digest or "")).receipt_cid is None
+    with tracker.track(asset_bytes(51), model="m"):
+        pass
+    (ok,) = tracker.flush(60)
+    assert ok.state == "confirmed" and calls[0] >= 4

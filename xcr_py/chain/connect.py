@@ -8,6 +8,7 @@ import requests
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import RPCEndpoint
 
+from xcr_py.chain.estimate import use_two_run_estimator
 from xcr_py.errors import ChainError, InputError
 
 __all__ = ["EMBEDDED", "connect", "dev_private_keys", "is_embedded"]
@@ -26,7 +27,9 @@ def connect(target: str = EMBEDDED, *, timeout_s: float = 30.0) -> Web3:
         ChainError: the node does not answer.
     """
     if target == EMBEDDED:
-        return Web3(EthereumTesterProvider())
+        provider = EthereumTesterProvider()
+        use_two_run_estimator(provider.ethereum_tester)
+        return Web3(provider)
     if not target.startswith(("http://", "https://")):
         raise InputError("rpc", f"must be 'embedded' or an http(s) URL, got {target!r}")
     # eth_chainId is cached: web3's validation middleware asks for it twice around every

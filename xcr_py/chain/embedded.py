@@ -26,6 +26,7 @@ from typing import Any
 
 from web3 import EthereumTesterProvider, Web3
 
+from xcr_py.chain.estimate import use_two_run_estimator
 from xcr_py.errors import ChainError
 
 __all__ = ["EmbeddedChain", "JournalProvider"]
@@ -40,7 +41,9 @@ def _backend() -> Any:
     from eth_tester import EthereumTester, PyEVMBackend
 
     params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": GENESIS_TIMESTAMP})
-    return EthereumTester(backend=PyEVMBackend(genesis_parameters=params))
+    tester = EthereumTester(backend=PyEVMBackend(genesis_parameters=params))
+    use_two_run_estimator(tester)
+    return tester
 
 
 class JournalProvider(EthereumTesterProvider):

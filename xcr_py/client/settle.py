@@ -32,7 +32,9 @@ from typing import Any, Literal, TypeVar
 
 from xcr_py.chain.gateway import XcrGateway
 from xcr_py.client.onchain import asset_token_id, batch_token_id, settling_tx
+from xcr_py.content.blocks import block_key
 from xcr_py.content.canonical import canonical_json
+from xcr_py.content.cid import cid_from_binary
 from xcr_py.content.store import BlockStore
 from xcr_py.errors import (
     ChainError,
@@ -86,6 +88,11 @@ def _report(cls: type[R], data: Mapping[str, Any]) -> R:
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
+
+
+def _cid_text(binary: bytes) -> str:
+    """The usual text of a binary CID: ``b`` + base32 for v1 (without a multiformats object)."""
+    return block_key(binary) if binary[:1] == b"\x01" else str(cid_from_binary(binary))
 
 
 class Settler:
@@ -278,37 +285,41 @@ class Settler:
         root = tree.root
         proofs = {leaf.asset_digest: tree.proof(leaf) for leaf in leaves}
         entries = []
-        for index, (item, leaf) in enumerate(zip(items, leaves, strict=True)):
-            proof_doc = {
-                "schema": "xcr.proof/1", "root": _hex(root), "leaf_index": index,
-                "asset_cid": item.asset_cid, "receipt_cid": item.receipt_cid,
-                "leaf": {"asset_digest": _hex(leaf.asset_digest),
-                         "receipt_digest": _hex(leaf.receipt_digest),
-                         "creator": leaf.creator, "energy_mj": leaf.energy_mj,
-                         "gross_mg": leaf.gross_mg},
-                "proof": [_hex(h) for h in proofs[leaf.asset_digest]],
-            }
-            proof_cid = self.store.put_json(proof_doc)
-            entries.append({**proof_doc["leaf"], "asset_cid": item.asset_cid,  # type: ignore[dict-item]
-                            "receipt_cid": item.receipt_cid, "proof_cid": str(proof_cid)})
         energy = sum(leaf.energy_mj for leaf in leaves)
         gross = sum(leaf.gross_mg for leaf in leaves)
-        doc = {
-            "schema": "xcr.batch/1", "chain_id": self._domain.chain_id,
-            "controller": self.gateway.deployment.controller, "root": _hex(root),
-            "leaf_count": len(leaves), "energy_mj": energy, "gross_mg": gross,
-            "ratio_bps": first["ratio_bps"], "credit_batch": first["credit_batch"],
-            "leaves": entries,
-        }
-        data = canonical_json(doc, root="batch")
-        doc_cid = self.store.put_bytes(data)
+        # One durability point for every proof and the batch document, before sign_batch
+        # commits their CIDs.
+        with self.store.deferred_sync():
+            for index, (item, leaf) in enumerate(zip(items, leaves, strict=True)):
+                proof_doc = {
+                    "schema": "xcr.proof/1", "root": _hex(root), "leaf_index": index,
+                    "asset_cid": item.asset_cid, "receipt_cid": item.receipt_cid,
+                    "leaf": {"asset_digest": _hex(leaf.asset_digest),
+                             "receipt_digest": _hex(leaf.receipt_digest),
+                             "creator": leaf.creator, "energy_mj": leaf.energy_mj,
+                             "gross_mg": leaf.gross_mg},
+                    "proof": [_hex(h) for h in proofs[leaf.asset_digest]],
+                }
+                proof_cid = _cid_text(self.store.put_bytes_binary(
+                    canonical_json(proof_doc, root="proof")))
+                entries.append({**proof_doc["leaf"], "asset_cid": item.asset_cid,  # type: ignore[dict-item]
+                                "receipt_cid": item.receipt_cid, "proof_cid": proof_cid})
+            doc = {
+                "schema": "xcr.batch/1", "chain_id": self._domain.chain_id,
+                "controller": self.gateway.deployment.controller, "root": _hex(root),
+                "leaf_count": len(leaves), "energy_mj": energy, "gross_mg": gross,
+                "ratio_bps": first["ratio_bps"], "credit_batch": first["credit_batch"],
+                "leaves": entries,
+            }
+            data = canonical_json(doc, root="batch")
+            doc_cid = _cid_text(self.store.put_bytes_binary(data))
         report = BatchReport(root=root, receipt_digest=hashlib.sha256(data).digest(),
                              owner=self.owner, leaf_count=len(leaves), energy_mj=energy,
                              gross_mg=gross, ratio_bps=first["ratio_bps"],
                              credit_batch=first["credit_batch"],
                              deadline=self._deadline())
         signed = self.quorum.sign_typed_data(typed_data(report, self._domain))
-        stored = {**report.to_dict(), "doc_cid": str(doc_cid),
+        stored = {**report.to_dict(), "doc_cid": doc_cid,
                   "token_id": str(batch_token_id(root)),
                   "proof_cids": [e["proof_cid"] for e in entries]}
         self.outbox.sign_batch(batch.batch_id, root=root, report=stored,

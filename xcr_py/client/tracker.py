@@ -531,16 +531,23 @@ class Tracker:
         if not jobs:
             return
         ready: dict[bytes, Prepared] = {}
-        for job in jobs:
-            try:
-                prepared = self.preparer.prepare(job)
-            except Exception as exc:  # recorded below; never swallowed
-                self._record_failure(job, exc)
-                continue
-            self._keys[job.key] = prepared.asset_digest
-            if prepared.asset_digest not in ready \
-                    and self.outbox.find(prepared.asset_digest) is None:
-                ready[prepared.asset_digest] = prepared
+        try:
+            # One durability point for the group's blocks, before the outbox refers to them.
+            with self.store.deferred_sync():
+                for job in jobs:
+                    try:
+                        prepared = self.preparer.prepare(job)
+                    except Exception as exc:  # recorded below; never swallowed
+                        self._record_failure(job, exc)
+                        continue
+                    self._keys[job.key] = prepared.asset_digest
+                    if prepared.asset_digest not in ready \
+                            and self.outbox.find(prepared.asset_digest) is None:
+                        ready[prepared.asset_digest] = prepared
+        except OSError as exc:  # the group's sync failed: its blocks may not be durable
+            for prepared in ready.values():
+                self._record_failure(next(j for j in jobs if j.key == prepared.key), exc)
+            return
         if not ready:
             return
         # Asset and receipt are already pinned: one commit records the group as pinned (a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from multiformats import CID
@@ -34,6 +35,21 @@ class BlockStore(ABC):
     @abstractmethod
     def put_bytes(self, data: bytes, *, pin: bool = True) -> CID:
         """Store ``data`` as a file and return its CID; pin it unless ``pin=False``."""
+
+    def put_bytes_binary(self, data: bytes, *, pin: bool = True) -> bytes:
+        """:meth:`put_bytes`, returning the binary CID (hot paths skip building a CID object)."""
+        return bytes(self.put_bytes(data, pin=pin))
+
+    @contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Group the writes made inside the block (by this thread) for durability.
+
+        A store may make them durable all at once when the block exits, before it returns
+        (one filesystem sync instead of one per block); until then they are visible but may
+        not survive a power loss. Callers commit anything that refers to these blocks only
+        after the block. The default makes every write durable when it returns.
+        """
+        yield
 
     def put_json(self, doc: object, *, pin: bool = True) -> CID:
         """Store ``doc`` as canonical JSON (:func:`~xcr_py.content.canonical_json`); its CID.
