@@ -22,7 +22,7 @@ fi
 # xcr_py itself must also run on web3 7 (tests/compat runs the chain suite there).
 [ -x .venv-web3v7/bin/pytest ] || python3 -m venv .venv-web3v7
 .venv-web3v7/bin/pip install --quiet --disable-pip-version-check -e . "web3[tester]>=7.16,<8" \
-    pytest pytest-timeout hypothesis py-solc-x
+    "pytest>=8,<9.2" pytest-timeout hypothesis py-solc-x
 # py-solc-x (brownie, ape-solidity) looks for compilers in ~/.solcx: register scripts/solc there.
 mkdir -p "$HOME/.solcx" .build
 ln -sfn "$PWD/scripts/solc" "$HOME/.solcx/solc-v$(node -p 'require("./node_modules/solc/package.json").version')"
