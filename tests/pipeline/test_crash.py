@@ -61,22 +61,29 @@ def run_trials(folder: Path, rng: random.Random, trials: int, batch_size: int) -
     Even trials kill at a precise point: right after a random one of the state changes still
     to come (at least one per batch of unconfirmed assets is left, so the point exists). Odd
     trials kill from outside after a random delay, which can land anywhere, also inside a
-    SQLite transaction or a block being mined.
+    SQLite transaction or a block being mined. The delay is drawn from [0, the time the last
+    precise trial took to reach its kill point] (at most 1 s): that point lay before the end of
+    the run, so a pipeline fast enough to finish within a fixed delay is still killed mid-run.
     """
     killed = 0
+    horizon_s = 1.0  # how long the last precise kill took to land after "ready"
     for trial in range(trials):
         left = _unconfirmed(folder)
         if left == 0:
             break
         precise = trial % 2 == 0
         at_least = max(1, left // batch_size)  # a lower bound on the state changes left
-        proc = _start(folder, rng.randint(1, at_least) if precise else 0)
+        crash_after = rng.randint(1, at_least) if precise else 0
+        proc = _start(folder, crash_after)
         _wait_ready(proc)
+        started = time.monotonic()
         if not precise:
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, horizon_s))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=300)
+        if precise and proc.returncode == -signal.SIGKILL:
+            horizon_s = min(1.0, time.monotonic() - started)
         assert proc.stdout is not None
         out = proc.stdout.read()
         proc.stdout.close()
@@ -165,8 +172,8 @@ def test_crash_safety_on_the_persistent_embedded_chain(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     with EmbeddedChain(folder / "chain") as chain:
         system = deploy_system(chain.w3, chain.dev_private_keys())
-        prepare_run(folder, system, {"backend": "embedded", "mode": "batch", "batch_size": 32})
-    killed = run_trials(folder, rng, TRIALS, batch_size=32)
+        prepare_run(folder, system, {"backend": "embedded", "mode": "batch", "batch_size": 8})
+    killed = run_trials(folder, rng, TRIALS, batch_size=8)
     out = finish(folder)
     assert f"done {ASSETS}" in out, f"seed {seed}: {out}"
     assert killed >= TRIALS // 2, f"seed {seed}: only {killed} kills landed mid-run"
