@@ -164,3 +164,12 @@ def test_not_a_car(tmp_path: Path, store: LocalStore) -> None:
     junk.write_bytes(os.urandom(64))
     with pytest.raises(ContentError):
         store.import_car(junk)
+
+
+def test_a_header_string_that_is_not_utf8_is_a_content_error(tmp_path: Path,
+                                                             store: LocalStore) -> None:
+    # varint length 3, then CBOR text string of length 2 (0x62) holding invalid UTF-8
+    bad = tmp_path / "bad.car"
+    bad.write_bytes(bytes([3, 0x62, 0xC3, 0x28]))
+    with pytest.raises(ContentError, match="not UTF-8"):
+        store.import_car(bad)

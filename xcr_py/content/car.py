@@ -92,7 +92,12 @@ class _Cbor:
             if len(raw) != n:
                 raise ContentError("CAR header: truncated CBOR string")
             self.pos += n
-            return raw if major == 2 else raw.decode("utf-8")
+            if major == 2:
+                return raw
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ContentError("CAR header: a CBOR text string is not UTF-8") from None
         if major == 4:
             return [self.item() for _ in range(n)]
         if major == 5:

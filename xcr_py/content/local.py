@@ -294,9 +294,18 @@ class LocalStore(BlockStore):
         self._pin_binary(binary)
 
     def _pin_binary(self, cid: bytes) -> None:
+        # A pin is an empty file: creating it is atomic by itself (no temp file, no rename);
+        # what must be durable is the folder entry.
         path = self._pins / block_key(cid)
-        if not path.exists():
-            self._atomic_write(path, b"")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return
+        group: list[Path] | None = getattr(self._group, "written", None)
+        if group is None:
+            _fsync_path(self._pins)
+        else:
+            group.append(path)
 
     def unpin(self, cid: CidLike) -> None:
         """Remove a pin (blocks stay until a garbage collection, which XCR does not run)."""
