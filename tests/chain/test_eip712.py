@@ -96,6 +96,7 @@ def test_every_leaf_proves_and_forgeries_fail(n: int) -> None:
     for leaf in tree_leaves:
         assert verify_proof(tree.proof(leaf), tree.root, leaf)
     assert not verify_proof(tree.proof(tree_leaves[0]), tree.root, _leaf(n + 1))
+    assert tree.proofs() == [tree.proof(leaf) for leaf in tree_leaves]
 
 
 def test_leaf_hash_is_double_keccak_of_abi_encoding() -> None:

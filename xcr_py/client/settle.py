@@ -283,7 +283,8 @@ class Settler:
                        gross_mg=i.payload["gross_mg"]) for i in items]
         tree = MerkleTree(leaves)
         root = tree.root
-        proofs = {leaf.asset_digest: tree.proof(leaf) for leaf in leaves}
+        proofs = {leaf.asset_digest: proof
+                  for leaf, proof in zip(leaves, tree.proofs(), strict=True)}
         entries = []
         energy = sum(leaf.energy_mj for leaf in leaves)
         gross = sum(leaf.gross_mg for leaf in leaves)

@@ -283,6 +283,7 @@ class MerkleTree:
         if len(set(hashes)) != len(hashes):
             raise InputError("leaves", "must be distinct (two leaves have the same hash)")
         self.leaves: tuple[Leaf, ...] = tuple(leaves)
+        self._hashes = hashes
         order = sorted(range(len(leaves)), key=lambda i: hashes[i])
         n = len(leaves)
         tree: list[bytes] = [b""] * (2 * n - 1)
@@ -305,6 +306,13 @@ class MerkleTree:
         pos = self._position.get(leaf_hash(leaf))
         if pos is None:
             raise InputError("leaf", "is not in this tree")
+        return self._path(pos)
+
+    def proofs(self) -> list[list[bytes]]:
+        """The proof of every leaf, in the order the leaves were given (no re-hashing)."""
+        return [self._path(self._position[h]) for h in self._hashes]
+
+    def _path(self, pos: int) -> list[bytes]:
         proof: list[bytes] = []
         while pos > 0:
             sibling = pos + 1 if pos % 2 == 1 else pos - 1
