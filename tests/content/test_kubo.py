@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import struct
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -138,3 +140,61 @@ def test_local_car_loads_into_daemon_and_back(
     fresh = LocalStore(tmp_path / "fresh")
     assert fresh.import_car(tmp_path / "daemon.car") == [cid]
     assert fresh.get(cid) == sample_files["ten_mib"].read_bytes()
+
+
+def _resetting_server() -> tuple[socket.socket, int, list[int]]:
+    """A loopback listener that resets every connection once the request has arrived."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed by the test
+                return
+            accepted.append(1)
+            conn.recv(65536)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # RST: what a daemon stopping mid-request does to the client
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1], accepted
+
+
+def test_a_request_reset_mid_flight_is_retried_then_unavailable(tmp_path: Path) -> None:
+    server, port, accepted = _resetting_server()
+    try:
+        store = KuboStore(f"http://127.0.0.1:{port}", timeout_s=5, retry_s=1)
+        with pytest.raises(StoreUnavailable, match=f"127.0.0.1/tcp/{port}"):
+            store.put_json({"a": 1})
+        assert len(accepted) >= 3  # retried (0.1 + 0.2 + 0.4 s backoff), not failed at once
+    finally:
+        server.close()
+
+
+def test_a_reset_then_an_answer_succeeds_and_a_bad_reply_does_not_retry() -> None:
+    import urllib3
+    from ipfshttpclient import exceptions as ipfs_exc
+
+    store = KuboStore("http://127.0.0.1:1", timeout_s=5, retry_s=5)
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:  # exactly the shape ipfshttpclient raises for a reset request
+            raise ipfs_exc.ProtocolError(urllib3.exceptions.ProtocolError(
+                "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")))
+        return "ok"
+
+    assert store._call("add", flaky) == "ok" and len(calls) == 2
+
+    def garbled() -> str:
+        calls.append(1)
+        raise ipfs_exc.ProtocolError(ValueError("not JSON"))
+
+    with pytest.raises(ContentError, match="refused add"):
+        store._call("add", garbled)
+    assert len(calls) == 3  # not retried

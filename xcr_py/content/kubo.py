@@ -105,10 +105,15 @@ class KuboStore(BlockStore):
             try:
                 with _quiet():
                     return fn(*args, **kwargs)
-            except ipfs_exc.ConnectionError as exc:
+            except (ipfs_exc.ConnectionError, ipfs_exc.ProtocolError) as exc:
+                if not _connection_lost(exc):  # a reply that is not the Kubo RPC API
+                    raise ContentError(f"IPFS daemon at {self.addr} refused {what}: {exc}") \
+                        from exc
                 if time.monotonic() + delay > deadline:
                     raise self._unavailable(what, exc) from exc
-                time.sleep(delay)  # refused or reset: the daemon may be restarting
+                # Refused, or reset mid-request (the daemon stopped): it may be restarting.
+                # Every call here is idempotent (content-addressed adds, pins, reads).
+                time.sleep(delay)
                 delay = min(delay * 2, 2.0)
             except ipfs_exc.TimeoutError as exc:
                 raise StoreUnavailable(
@@ -228,3 +233,22 @@ def _quiet() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*'strict' parameter", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="ipfshttpclient")
         yield
+
+
+def _connection_lost(exc: ipfs_exc.CommunicationError) -> bool:
+    """Whether ``exc`` means the connection failed or dropped, not that the reply was bad.
+
+    ipfshttpclient raises ``ConnectionError`` for a refused connection but ``ProtocolError``
+    (wrapping urllib3's "Connection aborted." and an OS ``ConnectionError``) when a daemon
+    that is stopping resets a request in flight.
+    """
+    if isinstance(exc, ipfs_exc.ConnectionError):
+        return True
+    seen: list[object] = [exc.original]
+    while seen:
+        item = seen.pop()
+        if isinstance(item, ConnectionError):  # the builtin: reset, aborted, broken pipe
+            return True
+        if isinstance(item, BaseException):
+            seen.extend(item.args)
+    return False
