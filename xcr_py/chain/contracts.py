@@ -270,7 +270,8 @@ def encode_call(contract: Any, fn_name: str, args: Sequence[Any]) -> str:
     connection's ABI codec (``w3.codec``: web3's strict bytes checking included) with the
     function's cached selector and types, ~40x cheaper than web3's ``encode_abi``, whose
     normalisers cost ~5 ms a call. Anything the codec refuses is left to web3 for its
-    conversions and error message.
+    conversions and error message. Unlike web3, the codec does not insist on EIP-55
+    checksummed addresses (XCR's own callers pass checksummed ones).
 
     Raises:
         InputError: the arguments do not match the ABI (names the function).

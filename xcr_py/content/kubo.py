@@ -244,11 +244,15 @@ def _connection_lost(exc: ipfs_exc.CommunicationError) -> bool:
     """
     if isinstance(exc, ipfs_exc.ConnectionError):
         return True
-    seen: list[object] = [exc.original]
-    while seen:
-        item = seen.pop()
+    todo: list[object] = [exc.original]
+    visited: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if id(item) in visited:
+            continue
+        visited.add(id(item))
         if isinstance(item, ConnectionError):  # the builtin: reset, aborted, broken pipe
             return True
         if isinstance(item, BaseException):
-            seen.extend(item.args)
+            todo.extend(item.args)
     return False
