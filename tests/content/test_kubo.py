@@ -164,14 +164,15 @@ def _resetting_server() -> tuple[socket.socket, int, list[int]]:
     return server, server.getsockname()[1], accepted
 
 
-def test_a_request_reset_mid_flight_is_retried_then_unavailable(tmp_path: Path) -> None:
+def test_a_request_reset_mid_flight_is_retried_then_unavailable() -> None:
     server, port, accepted = _resetting_server()
+    store = KuboStore(f"http://127.0.0.1:{port}", timeout_s=5, retry_s=1)
     try:
-        store = KuboStore(f"http://127.0.0.1:{port}", timeout_s=5, retry_s=1)
         with pytest.raises(StoreUnavailable, match=f"127.0.0.1/tcp/{port}"):
             store.put_json({"a": 1})
         assert len(accepted) >= 3  # retried (0.1 + 0.2 + 0.4 s backoff), not failed at once
     finally:
+        store.close()
         server.close()
 
 

@@ -100,3 +100,15 @@ def test_a_short_block_file_is_rewritten_by_the_next_put(store: LocalStore) -> N
 def test_put_bytes_binary_is_the_binary_of_put_bytes(store: LocalStore) -> None:
     for data in (b"", b"x", os.urandom(256 * 1024 + 1)):
         assert store.put_bytes_binary(data) == bytes(store.put_bytes(data))
+
+
+def test_cid_text_is_the_usual_text_of_v1_and_v0_cids(store: LocalStore) -> None:
+    from xcr_py.content.blocks import cid_text
+    from xcr_py.content.cid import cid_from_binary, parse_cid
+
+    v1 = store.put_bytes_binary(os.urandom(300 * 1024))  # dag-pb root
+    raw = store.put_bytes_binary(b"one raw block")
+    v0 = bytes(parse_cid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"))
+    for binary in (v1, raw, v0):
+        assert cid_text(binary) == str(cid_from_binary(binary))
+    assert cid_text(v0).startswith("Qm") and cid_text(raw).startswith("bafkrei")

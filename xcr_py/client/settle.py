@@ -32,9 +32,8 @@ from typing import Any, Literal, TypeVar
 
 from xcr_py.chain.gateway import XcrGateway
 from xcr_py.client.onchain import asset_token_id, batch_token_id, settling_tx
-from xcr_py.content.blocks import block_key
+from xcr_py.content.blocks import cid_text
 from xcr_py.content.canonical import canonical_json
-from xcr_py.content.cid import cid_from_binary
 from xcr_py.content.store import BlockStore
 from xcr_py.errors import (
     ChainError,
@@ -88,11 +87,6 @@ def _report(cls: type[R], data: Mapping[str, Any]) -> R:
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
-
-
-def _cid_text(binary: bytes) -> str:
-    """The usual text of a binary CID: ``b`` + base32 for v1 (without a multiformats object)."""
-    return block_key(binary) if binary[:1] == b"\x01" else str(cid_from_binary(binary))
 
 
 class Settler:
@@ -301,7 +295,7 @@ class Settler:
                              "gross_mg": leaf.gross_mg},
                     "proof": [_hex(h) for h in proofs[leaf.asset_digest]],
                 }
-                proof_cid = _cid_text(self.store.put_bytes_binary(
+                proof_cid = cid_text(self.store.put_bytes_binary(
                     canonical_json(proof_doc, root="proof")))
                 entries.append({**proof_doc["leaf"], "asset_cid": item.asset_cid,  # type: ignore[dict-item]
                                 "receipt_cid": item.receipt_cid, "proof_cid": proof_cid})
@@ -313,7 +307,7 @@ class Settler:
                 "leaves": entries,
             }
             data = canonical_json(doc, root="batch")
-            doc_cid = _cid_text(self.store.put_bytes_binary(data))
+            doc_cid = cid_text(self.store.put_bytes_binary(data))
         report = BatchReport(root=root, receipt_digest=hashlib.sha256(data).digest(),
                              owner=self.owner, leaf_count=len(leaves), energy_mj=energy,
                              gross_mg=gross, ratio_bps=first["ratio_bps"],

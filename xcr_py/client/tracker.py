@@ -545,8 +545,10 @@ class Tracker:
                             and self.outbox.find(prepared.asset_digest) is None:
                         ready[prepared.asset_digest] = prepared
         except OSError as exc:  # the group's sync failed: its blocks may not be durable
-            for prepared in ready.values():
-                self._record_failure(next(j for j in jobs if j.key == prepared.key), exc)
+            unsure = {p.key for p in ready.values()}
+            for job in jobs:
+                if job.key in unsure:
+                    self._record_failure(job, exc)
             return
         if not ready:
             return

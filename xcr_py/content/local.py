@@ -251,7 +251,7 @@ class LocalStore(BlockStore):
         with p.open("rb", buffering=0) as stream:
             for chunk in iter_chunks(stream):
                 builder.add_chunk(chunk)
-        return self._finish(builder, pin)
+        return cid_from_binary(self._finish(builder, pin))
 
     def put_bytes(self, data: bytes, *, pin: bool = True) -> CID:
         """Store ``data`` as a file and return its CIDv1."""
@@ -263,20 +263,18 @@ class LocalStore(BlockStore):
         view = memoryview(data)
         for start in range(0, len(data), CHUNK_SIZE):
             builder.add_chunk(view[start : start + CHUNK_SIZE])
-        root = builder.finish().cid
-        if pin:
-            self._pin_binary(root)
-        return root
+        return self._finish(builder, pin)
 
     def _sink(self, cid: bytes, data: bytes) -> None:
         # The builder just hashed these bytes: skip re-verification, write atomically.
         self._write_block(self._path(cid), data)
 
-    def _finish(self, builder: FileDagBuilder, pin: bool) -> CID:
+    def _finish(self, builder: FileDagBuilder, pin: bool) -> bytes:
+        """The root's binary CID, pinned unless ``pin`` is false."""
         root = builder.finish().cid
         if pin:
             self._pin_binary(root)
-        return cid_from_binary(root)
+        return root
 
     def has(self, cid: CidLike) -> bool:
         """Whether the root block of ``cid`` is stored."""
