@@ -11,6 +11,7 @@ import ast
 import contextlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -21,6 +22,7 @@ from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from xcr_py.errors import ChainError, ContractRevert, InputError
 
@@ -158,6 +160,7 @@ class Sender:
         decoder: decoder for custom errors (defaults to the three XCR contracts' ABIs).
         gas_margin: multiplier on the node's gas estimate.
         receipt_timeout_s: how long to wait for a transaction to be mined.
+        gas_price_ttl_s: how long a gas price asked from the node is reused.
     """
 
     def __init__(
@@ -167,6 +170,7 @@ class Sender:
         decoder: RevertDecoder | None = None,
         gas_margin: float = 1.25,
         receipt_timeout_s: float = 120.0,
+        gas_price_ttl_s: float = 2.0,
     ) -> None:
         self.w3 = w3
         self._account = Account.from_key(private_key)
@@ -175,6 +179,9 @@ class Sender:
         self.receipt_timeout_s = receipt_timeout_s
         self._chain_id: int | None = None
         self._block_gas_limit: int | None = None
+        self.gas_price_ttl_s = gas_price_ttl_s
+        self._gas_price: tuple[int, float] | None = None
+        self._next_nonce: int | None = None
 
     def __repr__(self) -> str:
         return f"Sender(address={self.address})"
@@ -224,29 +231,14 @@ class Sender:
                 raise ChainError(f"gas estimation failed: {type(exc).__name__}: {exc}") from exc
             raise revert from exc
         tx["gas"] = min(int(estimate * self.gas_margin) + 10_000, self._gas_cap())
-        tx["gasPrice"] = self.w3.eth.gas_price
-        tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
         del tx["from"]
         tx["chainId"] = self.chain_id
-        signed = self._account.sign_transaction(tx)
+        tx_hash = self._sign_and_send(tx)
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        except Exception as exc:  # nonce, funds, fee or a revert the node found at submission
-            revert = self.decoder.from_exception(exc)
-            if revert is not None and revert.name != "UnknownRevert":
-                raise revert from exc
-            raise ChainError(
-                f"the node refused the transaction: {type(exc).__name__}: {exc}"
-            ) from exc
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout_s
-            )
-        except Exception as exc:  # web3's TimeExhausted and transport errors
-            raise ChainError(
-                f"no receipt for transaction 0x{bytes(tx_hash).hex()} within "
-                f"{self.receipt_timeout_s}s: {type(exc).__name__}"
-            ) from exc
+            receipt = self.wait_for_receipt(tx_hash)
+        except ChainError:
+            self._next_nonce = None  # the node may have dropped it: ask again next time
+            raise
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx_hash.hex()} reverted after a successful estimate")
         address = receipt.get("contractAddress")
@@ -257,6 +249,69 @@ class Sender:
             logs=tuple(receipt["logs"]),
             contract_address=to_checksum_address(address) if address else None,
         )
+
+    def _fees_and_nonce(self, fresh: bool) -> tuple[int, int]:
+        """(gas price, nonce): asked from the node, or from this sender's recent asking.
+
+        The nonce is counted here after the first ask (one key, one sender: the usual case);
+        the gas price is reused for ``gas_price_ttl_s``. A node that refuses a transaction
+        built from these is asked again (``fresh``), which also covers another sender
+        using the same key.
+        """
+        now = time.monotonic()
+        if fresh or self._gas_price is None or now - self._gas_price[1] > self.gas_price_ttl_s:
+            self._gas_price = (int(self.w3.eth.gas_price), now)
+        if fresh or self._next_nonce is None:
+            self._next_nonce = int(self.w3.eth.get_transaction_count(
+                self.address, "pending"))  # type: ignore[arg-type]
+        return self._gas_price[0], self._next_nonce
+
+    def _sign_and_send(self, tx: dict[str, Any]) -> bytes:
+        """Sign ``tx`` with fees and nonce and send it; once more with fresh ones if refused."""
+        cached = self._next_nonce is not None
+        for fresh in (False, True):
+            tx["gasPrice"], tx["nonce"] = self._fees_and_nonce(fresh)
+            signed = self._account.sign_transaction(tx)
+            try:
+                tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except Exception as exc:  # nonce, funds, fee or a revert the node found at submission
+                self._next_nonce = None
+                revert = self.decoder.from_exception(exc)
+                if revert is not None and revert.name != "UnknownRevert":
+                    raise revert from exc
+                # A refusal of cached values (stale nonce or fee) is worth one fresh try; a
+                # transport error is not (the node may have taken the transaction).
+                if not fresh and cached and not isinstance(exc, OSError):
+                    continue
+                raise ChainError(
+                    f"the node refused the transaction: {type(exc).__name__}: {exc}"
+                ) from exc
+            self._next_nonce = tx["nonce"] + 1
+            return tx_hash
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def wait_for_receipt(self, tx_hash: bytes) -> Any:
+        """Poll for the receipt: first after 0.5 ms, doubling to at most 100 ms.
+
+        web3's ``wait_for_transaction_receipt`` sleeps a fixed 100 ms whenever the first
+        look misses, and a node that mines on arrival (anvil, ganache) usually has the
+        receipt within a millisecond: that sleep, not the node, set the pace of a run.
+        """
+        deadline = time.monotonic() + self.receipt_timeout_s
+        delay = 0.0005
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pass
+            except Exception as exc:  # transport errors
+                raise ChainError(f"no receipt for transaction 0x{bytes(tx_hash).hex()}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise ChainError(f"no receipt for transaction 0x{bytes(tx_hash).hex()} within "
+                                 f"{self.receipt_timeout_s}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def transact(self, contract: Any, fn_name: str, *args: Any) -> TxResult:
         """Send ``contract.fn_name(*args)``."""

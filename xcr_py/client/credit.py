@@ -10,7 +10,9 @@ count runs out: one chain read per many assets, not one per asset.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from xcr_py.chain.gateway import CreditBatch, RemovalMethod, XcrGateway
 from xcr_py.errors import ChainError, ContractRevert, InputError
@@ -59,14 +61,17 @@ class CreditSelector:
         gateway: the deployment to read.
         preferred: a batch id the operator names; only that batch is used (an ineligible
             one is an error, never silently replaced).
+        chain_lock: held around the chain reads, when other threads share the connection.
     """
 
-    def __init__(self, gateway: XcrGateway, preferred: int | None = None) -> None:
+    def __init__(self, gateway: XcrGateway, preferred: int | None = None, *,
+                 chain_lock: AbstractContextManager[Any] | None = None) -> None:
         if preferred is not None and (isinstance(preferred, bool) or preferred < 1):
             raise InputError("credit_batch", f"must be a batch id >= 1, got {preferred!r}")
         self._gateway = gateway
         self._preferred = preferred
         self._lock = threading.Lock()
+        self._chain_lock = chain_lock if chain_lock is not None else nullcontext()
         self._current: CreditChoice | None = None
         self._left_g = 0
         self._min_permanence: int | None = None
@@ -112,7 +117,8 @@ class CreditSelector:
         """
         with self._lock:
             if self._current is None or self._left_g < grams:
-                self._refresh(grams)
+                with self._chain_lock:
+                    self._refresh(grams)
             assert self._current is not None
             self._left_g -= grams
             return self._current

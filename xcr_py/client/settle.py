@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
 from typing import Any, Literal, TypeVar
 
@@ -92,6 +93,10 @@ def _hex(value: bytes) -> str:
 class Settler:
     """Drives one outbox to the chain. Not thread-safe: one settler per outbox, one thread.
 
+    Other threads may share the chain connection (a tracker's preparer reads credit batches)
+    when they hold the same ``chain_lock``, which the settler takes around each row's or
+    batch's chain work.
+
     Args:
         outbox: the durable outbox.
         gateway: the deployment, sending from the submitter key.
@@ -103,12 +108,14 @@ class Settler:
         owner: owner of batch receipts (default: the submitting account).
         deadline_s: report lifetime; the contract rejects a report after its deadline.
         clock: seconds since the epoch.
+        chain_lock: held around each action that talks to the chain.
     """
 
     def __init__(self, outbox: Outbox, gateway: XcrGateway, quorum: OracleQuorum,
                  store: BlockStore, *, mode: Mode = "batch", batch_size: int = 64,
                  max_delay_s: float = 30.0, owner: str | None = None,
-                 deadline_s: int = 86_400, clock: Callable[[], float] = time.time) -> None:
+                 deadline_s: int = 86_400, clock: Callable[[], float] = time.time,
+                 chain_lock: AbstractContextManager[Any] | None = None) -> None:
         if mode not in ("single", "batch"):
             raise InputError("mode", f"must be 'single' or 'batch', got {mode!r}")
         if batch_size < 1:
@@ -123,6 +130,7 @@ class Settler:
         self.owner = owner or gateway.sender.address
         self.deadline_s = deadline_s
         self._clock = clock
+        self._chain_lock = chain_lock if chain_lock is not None else nullcontext()
         self._domain = gateway.domain
         # Rows this process signed and has not sent yet: they cannot be on chain already.
         self._fresh_items: set[bytes] = set()
@@ -153,7 +161,8 @@ class Settler:
 
     def _guard_item(self, item: Item, action: Callable[[Item], None]) -> int:
         try:
-            action(item)
+            with self._chain_lock:
+                action(item)
         except Exception as exc:  # classified and recorded, never swallowed
             permanent, name, args = classify(exc)
             self._fresh_items.discard(item.asset_digest)
@@ -166,7 +175,8 @@ class Settler:
 
     def _guard_batch(self, batch: Batch, action: Callable[[Batch], None]) -> int:
         try:
-            action(batch)
+            with self._chain_lock:
+                action(batch)
         except Exception as exc:
             permanent, name, args = classify(exc)
             self._fresh_batches.discard(batch.batch_id)

@@ -9,11 +9,13 @@
     tracker.flush()                                 # settle everything; raises on failures
 
 The render's critical path pays for opening and closing the meter window and one queue put.
-One worker thread does the rest in order: content-address and pin the asset, footprint,
-receipt build and pin, outbox enqueue (grouped: one transaction per group of jobs), then
-settlement (:class:`~xcr_py.client.settle.Settler`). Worker errors are never swallowed: a
-permanent one is a ``failed`` outbox row with its reason, and :meth:`Tracker.flush` /
-:meth:`Tracker.results` report it.
+A preparing thread does the rest in order: content-address and pin the asset, footprint,
+receipt build and pin, outbox enqueue (grouped: one transaction per group of jobs). A settling
+thread (:class:`~xcr_py.client.settle.Settler`, its own outbox connection) takes the rows from
+there to the chain, so preparing the next assets overlaps the chain's round trips; the two
+share the chain connection under one lock. Worker errors are never swallowed: a permanent one
+is a ``failed`` outbox row with its reason, and :meth:`Tracker.flush` / :meth:`Tracker.results`
+report it.
 """
 
 from __future__ import annotations
@@ -241,13 +243,20 @@ class Tracker:
                 gateway, quorum, outbox, store, meter)
             self.creator = self._address(creator or gateway.sender.address, "creator")
             policy_ratio = int(gateway.policy()[0])
-            self.credits = CreditSelector(gateway, credit_batch)
+            # The preparing thread reads credit batches, the settling thread sends: one
+            # connection, one lock (py-evm is not thread-safe).
+            chain_lock = threading.RLock()
+            self.credits = CreditSelector(gateway, credit_batch, chain_lock=chain_lock)
             self.preparer = Preparer(store, FootprintSettings.from_config(
                 config.footprint, policy_ratio_bps=policy_ratio, intensity=intensity),
                 self.credits, quorum.addresses, quorum.threshold)
             self.settler = Settler(outbox, gateway, quorum, store, mode=config.mode.kind,
                                    batch_size=config.mode.batch_size,
-                                   max_delay_s=config.mode.max_delay_s)
+                                   max_delay_s=config.mode.max_delay_s, chain_lock=chain_lock)
+            # The preparing thread writes through its own connection (SQLite serialises it
+            # with the settler's writes; neither waits on the other's reads).
+            self._writer = outbox.sibling()
+            self._owned.append(self._writer.close)
         except BaseException:  # release what was opened here before re-raising
             for closer in reversed(self._owned):
                 closer()
@@ -262,8 +271,18 @@ class Tracker:
         self._reader: Outbox | None = None
         self._closed = False
         self._worker_error: BaseException | None = None
+        # Hand-off to the settling thread: a wake-up when rows were written, flush requests.
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._flushes: list[_Flush] = []
+        self._flush_lock = threading.Lock()
+        self._settler_dead = False
         self._worker = threading.Thread(target=self._run, name="xcr-tracker", daemon=True)
+        self._settling = threading.Thread(target=self._run_settler, name="xcr-settler",
+                                          daemon=True) if settle else None
         self._worker.start()
+        if self._settling is not None:
+            self._settling.start()
 
     # -- public API ------------------------------------------------------------------------
 
@@ -431,6 +450,10 @@ class Tracker:
             self._closed = True
             self._queue.put(_STOP)
             self._worker.join(timeout=30)
+            self._stopping.set()
+            self._wake.set()
+            if self._settling is not None:
+                self._settling.join(timeout=30)
             if self._reader is not None:
                 self._reader.close()
             for closer in reversed(self._owned):
@@ -486,14 +509,9 @@ class Tracker:
                     msg.done.set()
 
     def _loop(self) -> None:
+        """The preparing thread: group queued jobs, prepare and enqueue them, pass flushes on."""
         while True:
-            try:
-                first = self._queue.get(timeout=self._poll_s)
-            except queue.Empty:
-                if self._settle:
-                    self.settler.step()
-                continue
-            messages = [first]
+            messages = [self._queue.get()]
             while len(messages) < _GROUP:
                 try:
                     messages.append(self._queue.get_nowait())
@@ -509,22 +527,56 @@ class Tracker:
                 if msg is _STOP:
                     return
                 if isinstance(msg, _Flush):
-                    self._settle_until_done(msg)
+                    self._hand_flush(msg)
             self._write(jobs)
-            if self._settle:
-                self.settler.step()
 
-    def _settle_until_done(self, request: _Flush) -> None:
+    def _hand_flush(self, request: _Flush) -> None:
+        """Give a flush (every job before it is written) to the settling thread."""
+        with self._flush_lock:
+            if self._settling is None or self._settler_dead:
+                request.done.set()
+                return
+            self._flushes.append(request)
+        self._wake.set()
+
+    def _run_settler(self) -> None:
         try:
-            while self._settle:
-                self.settler.step(force=True)
-                active = self.outbox.status().active
-                if active == 0 or time.monotonic() >= request.deadline:
-                    request.still_active = active
-                    return
-                time.sleep(self._poll_s)
+            self._settle_loop()
+        except BaseException as exc:  # recorded; flush() and later calls raise it
+            self._worker_error = exc
         finally:
-            request.done.set()
+            with self._flush_lock:
+                self._settler_dead = True
+                waiting, self._flushes = self._flushes, []
+            for request in waiting:
+                request.done.set()
+
+    def _settle_loop(self) -> None:
+        """The settling thread: step the settler whenever rows arrive (or every ``poll_s``).
+
+        While flushes wait, partial batches are settled now (``force``); each flush is
+        answered once nothing is active in the outbox, or at its deadline.
+        """
+        while not self._stopping.is_set():
+            self._wake.clear()
+            with self._flush_lock:
+                waiting = list(self._flushes)
+            moved = self.settler.step(force=bool(waiting))
+            if waiting:
+                active = self.outbox.status().active
+                now = time.monotonic()
+                done = [r for r in waiting if active == 0 or now >= r.deadline]
+                with self._flush_lock:
+                    for request in done:
+                        self._flushes.remove(request)
+                for request in done:
+                    request.still_active = active
+                    request.done.set()
+                if len(done) < len(waiting) and not moved:
+                    self._wake.wait(self._poll_s)
+                continue
+            if not moved:
+                self._wake.wait(self._poll_s)
 
     def _write(self, jobs: list[AssetJob]) -> None:
         """Prepare jobs and write them to the outbox in one group (one transaction)."""
@@ -542,7 +594,7 @@ class Tracker:
                         continue
                     self._keys[job.key] = prepared.asset_digest
                     if prepared.asset_digest not in ready \
-                            and self.outbox.find(prepared.asset_digest) is None:
+                            and self._writer.find(prepared.asset_digest) is None:
                         ready[prepared.asset_digest] = prepared
         except OSError as exc:  # the group's sync failed: its blocks may not be durable
             unsure = {p.key for p in ready.values()}
@@ -554,10 +606,11 @@ class Tracker:
             return
         # Asset and receipt are already pinned: one commit records the group as pinned (a
         # crash before it leaves no row, and re-pinning is idempotent).
-        self.outbox.enqueue_pinned_many([
+        self._writer.enqueue_pinned_many([
             {"asset_digest": p.asset_digest, "payload": p.payload, "asset_cid": p.asset_cid,
              "receipt_cid": p.receipt_cid, "receipt_digest": p.receipt_digest,
              "receipt_bytes": p.receipt_bytes} for p in ready.values()])
+        self._wake.set()
 
     def _record_failure(self, job: AssetJob, exc: Exception) -> None:
         """A job that could not be prepared: a failed outbox row when its digest is known."""
@@ -570,5 +623,5 @@ class Tracker:
             return
         digest = bytes(cid.raw_digest)
         self._keys[job.key] = digest
-        if self.outbox.enqueue(digest, {"key": job.key, "asset_cid": str(cid)}):
-            self.outbox.fail(digest, error_name=name, error_args=args)
+        if self._writer.enqueue(digest, {"key": job.key, "asset_cid": str(cid)}):
+            self._writer.fail(digest, error_name=name, error_args=args)

@@ -394,6 +394,15 @@ class Outbox:
                                  "rolled back, nothing was written") from exc
             raise
 
+    def sibling(self) -> Outbox:
+        """A second connection to the same file, with this one's clock and retry policy.
+
+        For a second thread of the same worker (WAL lets one write while the other reads;
+        writes wait for each other, ``BEGIN IMMEDIATE`` with a 30 s busy timeout).
+        """
+        return Outbox(self.path, clock=self._clock, rng=random.Random(self._rng.random()),
+                      policy=self.policy)
+
     def close(self) -> None:
         """Close the database (committed state is already durable)."""
         self._db.close()
