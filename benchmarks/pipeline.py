@@ -17,8 +17,8 @@ Run from the repository root (needs ``npm ci`` for anvil)::
 2. **Single mode** on anvil: ``--receipts`` assets (2 KiB), one transaction each, until every
    receipt is confirmed. Baseline: anvil's raw transaction rate for a minimal contract call
    (a 10-byte counter contract, raw bytecode): pre-signed transactions sent one at a time, each
-   waiting for its receipt, polled as the settler polls. A second baseline sends the same call through
-   XCR's ``Sender`` (gas estimate, nonce, sign, send, wait). Target: >= 50 receipts/s.
+   waiting for its receipt, polled as the settler polls. A second baseline sends the same call
+   through XCR's ``Sender`` (gas estimate, nonce, sign, send, wait). Target: >= 50 receipts/s.
 
 Wall-clock time on a shared machine is noisy; the baselines run in the same process, right
 after their figure, so the ratios are the comparable numbers. ``--profile`` runs the batch

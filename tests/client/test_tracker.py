@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -215,3 +217,37 @@ def test_a_failed_group_sync_fails_its_assets_and_keeps_the_rest(
         pass
     (ok,) = tracker.flush(60)
     assert ok.state == "confirmed" and calls[0] >= 4
+
+
+def test_preparing_goes_on_while_a_settlement_waits_on_the_chain(
+        make_tracker: MakeTracker) -> None:
+    """Settling has its own thread: assets tracked while one transaction is in flight are
+    prepared and pinned meanwhile (one worker would have left them queued)."""
+    tracker = make_tracker("single")
+    entered, release = threading.Event(), threading.Event()
+    submit = tracker.gateway.submit_single
+
+    def slow_submit(*args: object, **kwargs: object) -> object:
+        entered.set()
+        assert release.wait(60), "the test never released the first submission"
+        return submit(*args, **kwargs)  # type: ignore[arg-type]
+
+    tracker.gateway.submit_single = slow_submit  # type: ignore[method-assign]
+    with tracker.track(asset_bytes(40), model="m"):
+        pass
+    assert entered.wait(60), "the first asset never reached submission"
+    for i in (41, 42, 43):
+        with tracker.track(asset_bytes(i), model="m"):
+            pass
+    reader = tracker._read()
+    digests = [bytes(bytes_cid(asset_bytes(i)).raw_digest) for i in (41, 42, 43)]
+    deadline = time.monotonic() + 30
+    while any(reader.find(d) is None for d in digests):
+        assert time.monotonic() < deadline, "later assets were not prepared"
+        time.sleep(0.01)
+    first = reader.find(bytes(bytes_cid(asset_bytes(40)).raw_digest))
+    assert first is not None and first.state == "signed"  # still in flight
+    release.set()
+    results = tracker.flush(120)
+    assert [r.state for r in results] == ["confirmed"] * 4
+    assert len({r.tx_hash for r in results}) == 4
