@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.chain.helpers import Env, batch_report, leaves, single_report
 from xcr_py.errors import InputError
@@ -20,7 +22,7 @@ from xcr_py.oracle import (
     typed_data,
     verify_proof,
 )
-from xcr_py.oracle.eip712 import LEAF_FIELDS
+from xcr_py.oracle.eip712 import LEAF_FIELDS, leaf_abi_encoding
 
 
 def test_single_digest_matches_contract(embedded_env: Env) -> None:
@@ -112,3 +114,17 @@ def test_tree_rejects_empty_and_duplicates() -> None:
         MerkleTree([_leaf(1), _leaf(1)])
     with pytest.raises(InputError):
         MerkleTree([_leaf(1)]).proof(_leaf(2))
+
+
+@given(asset=st.binary(min_size=32, max_size=32), receipt=st.binary(min_size=32, max_size=32),
+       creator=st.binary(min_size=20, max_size=20),
+       energy=st.integers(0, 2**64 - 1), gross=st.integers(0, 2**64 - 1))
+def test_leaf_encoding_is_eth_abi_encoding(asset: bytes, receipt: bytes, creator: bytes,
+                                           energy: int, gross: int) -> None:
+    """The hand-written leaf encoding equals eth-abi's for every value the Leaf accepts."""
+    leaf = Leaf(asset_digest=asset, receipt_digest=receipt, creator="0x" + creator.hex(),
+                energy_mj=energy, gross_mg=gross)
+    expected = abi_encode([t for _, t in LEAF_FIELDS], [asset, receipt,
+                          to_checksum_address(creator), energy, gross])
+    assert leaf_abi_encoding(leaf) == expected
+    assert leaf_hash(leaf) == keccak(keccak(expected))
