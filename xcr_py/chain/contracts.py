@@ -268,14 +268,14 @@ class Sender:
 
     def _sign_and_send(self, tx: dict[str, Any]) -> bytes:
         """Sign ``tx`` with fees and nonce and send it; once more with fresh ones if refused."""
-        cached = self._next_nonce is not None
+        cached = self._next_nonce is not None or self._gas_price is not None
         for fresh in (False, True):
             tx["gasPrice"], tx["nonce"] = self._fees_and_nonce(fresh)
             signed = self._account.sign_transaction(tx)
             try:
                 tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
             except Exception as exc:  # nonce, funds, fee or a revert the node found at submission
-                self._next_nonce = None
+                self._next_nonce, self._gas_price = None, None
                 revert = self.decoder.from_exception(exc)
                 if revert is not None and revert.name != "UnknownRevert":
                     raise revert from exc
