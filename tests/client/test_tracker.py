@@ -16,7 +16,8 @@ from xcr_py.chain import BATCH_BIT, asset_token_id
 from xcr_py.client import Tracker, TrackingFailed, batch_token_id, track
 from xcr_py.client.default import set_default_tracker
 from xcr_py.content.cid import bytes_cid
-from xcr_py.errors import InputError
+from xcr_py.content.local import LocalStore
+from xcr_py.errors import InputError, StoreUnavailable
 from xcr_py.oracle.eip712 import Leaf, verify_proof
 from xcr_py.receipt import parse_receipt
 
@@ -233,21 +234,72 @@ def test_preparing_goes_on_while_a_settlement_waits_on_the_chain(
         return submit(*args, **kwargs)  # type: ignore[arg-type]
 
     tracker.gateway.submit_single = slow_submit  # type: ignore[method-assign]
-    with tracker.track(asset_bytes(40), model="m"):
+    with tracker.track(asset_bytes(800), model="m"):
         pass
     assert entered.wait(60), "the first asset never reached submission"
-    for i in (41, 42, 43):
+    for i in (801, 802, 803):
         with tracker.track(asset_bytes(i), model="m"):
             pass
     reader = tracker._read()
-    digests = [bytes(bytes_cid(asset_bytes(i)).raw_digest) for i in (41, 42, 43)]
+    digests = [bytes(bytes_cid(asset_bytes(i)).raw_digest) for i in (801, 802, 803)]
     deadline = time.monotonic() + 30
     while any(reader.find(d) is None for d in digests):
         assert time.monotonic() < deadline, "later assets were not prepared"
         time.sleep(0.01)
-    first = reader.find(bytes(bytes_cid(asset_bytes(40)).raw_digest))
+    first = reader.find(bytes(bytes_cid(asset_bytes(800)).raw_digest))
     assert first is not None and first.state == "signed"  # still in flight
     release.set()
     results = tracker.flush(120)
     assert [r.state for r in results] == ["confirmed"] * 4
     assert len({r.tx_hash for r in results}) == 4
+
+
+class _FlakyStore(LocalStore):
+    """A LocalStore whose first ``outages`` asset puts find the store away."""
+
+    def __init__(self, root: Path, outages: int) -> None:
+        super().__init__(root)
+        self.outages = outages
+        self.refused = 0
+
+    def put_bytes_binary(self, data: bytes, *, pin: bool = True) -> bytes:
+        if self.outages > 0 and data.startswith(b"\x89PNG"):  # assets, not receipts
+            self.outages -= 1
+            self.refused += 1
+            raise StoreUnavailable("no IPFS daemon answers at /ip4/127.0.0.1/tcp/5001 (test)")
+        return super().put_bytes_binary(data, pin=pin)
+
+
+@pytest.mark.parametrize("mode", ["single", "batch"])
+def test_a_store_outage_while_preparing_is_retried_not_failed(
+        make_tracker: MakeTracker, tmp_path: Path, mode: str) -> None:
+    """Three assets meet the store away (twice for one of them): each is prepared again
+    after the outbox's backoff and ends confirmed; nothing fails."""
+    store = _FlakyStore(tmp_path / "flaky", outages=4)
+    tracker = make_tracker(mode, batch_size=3, store=store)
+    for i in (810, 811, 812):
+        with tracker.track(asset_bytes(i), model="m"):
+            pass
+    results = tracker.flush(120)
+    assert store.refused == 4
+    assert [r.state for r in results] == ["confirmed"] * 3
+    assert tracker.outbox.status().counts["failed"] == 0
+    for result in results:
+        _check_receipt_on_chain(tracker, result)
+
+
+def test_a_store_that_stays_away_fails_the_asset_as_retries_exhausted(
+        make_tracker: MakeTracker, tmp_path: Path) -> None:
+    store = _FlakyStore(tmp_path / "down", outages=10**6)
+    tracker = make_tracker("single", store=store)
+    with tracker.track(asset_bytes(820), model="m"):
+        pass
+    with pytest.raises(TrackingFailed) as info:
+        tracker.flush(60)
+    (failed,) = info.value.failures
+    limit = tracker.outbox.policy.max_attempts
+    assert store.refused == limit  # tried exactly up to the policy's limit, then given up
+    assert failed.state == "failed" and failed.error is not None
+    assert failed.error.startswith("RetriesExhausted") and "StoreUnavailable" in failed.error
+    item = tracker.outbox.get(bytes.fromhex(failed.asset_digest or ""))
+    assert item.error_args[0] == limit

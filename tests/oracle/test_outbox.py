@@ -281,3 +281,18 @@ def test_create_signed_batch_is_one_step(outbox: Outbox) -> None:
     with pytest.raises(InputError, match="proof nodes must be 32 bytes"):
         outbox.create_signed_batch([d(5)], root=b"\x22" * 32, report={}, signatures=[b"s"],
                                    proofs={d(5): [b"short"]})
+
+
+def test_enqueue_failed_is_one_commit_and_idempotent(outbox: Outbox) -> None:
+    assert outbox.enqueue_failed(d(90), {"key": "k"}, error_name="StoreUnavailable",
+                                 error_args=["down"])
+    item = outbox.get(d(90))
+    assert (item.state, item.error_name, item.error_args) == ("failed", "StoreUnavailable",
+                                                              ("down",))
+    assert outbox.due("pending") == [] and outbox.status().active == 0
+    assert not outbox.enqueue_failed(d(90), error_name="Other")  # the first row stays
+    assert outbox.get(d(90)).error_name == "StoreUnavailable"
+    outbox.enqueue(d(91))
+    pin(outbox, 91)
+    assert not outbox.enqueue_failed(d(91), error_name="Other")
+    assert outbox.get(d(91)).state == "pinned"

@@ -20,11 +20,13 @@ report it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import mimetypes
 import os
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,7 +38,7 @@ from typing import Any, ParamSpec
 from eth_utils import is_hex_address, to_checksum_address
 
 from xcr_py.chain.gateway import XcrGateway
-from xcr_py.client.credit import CreditSelector
+from xcr_py.client.credit import CreditSelector, NoEligibleCredits
 from xcr_py.client.prepare import AssetJob, FootprintSettings, Prepared, Preparer
 from xcr_py.client.settle import Settler, classify
 from xcr_py.client.wiring import default_meter, open_gateway, open_outbox
@@ -44,7 +46,7 @@ from xcr_py.config import XcrConfig
 from xcr_py.content.cid import bytes_cid, file_cid
 from xcr_py.content.factory import open_store
 from xcr_py.content.store import BlockStore
-from xcr_py.errors import InputError, OracleError
+from xcr_py.errors import ChainError, ContractRevert, InputError, OracleError, StoreUnavailable
 from xcr_py.footprint import IntensityProvider
 from xcr_py.meter import Meter, split_batch
 from xcr_py.meter.window import EnergyWindow
@@ -197,6 +199,28 @@ class _Flush:
 _STOP = object()
 
 
+@dataclass
+class _Retry:
+    """A job whose preparation met a transient error, waiting to be tried again."""
+
+    job: AssetJob
+    attempts: int
+    due_at: float  # time.monotonic()
+    error: str
+
+
+def _transient_in_prepare(exc: Exception) -> bool:
+    """Errors worth preparing again later: the store or the chain connection was away.
+
+    Narrower than the settler's :func:`classify`: anything else (bad input, no eligible
+    credits, a revert, a bug) fails the asset at once, so the operator sees it.
+    """
+    if isinstance(exc, NoEligibleCredits | ContractRevert):
+        return False
+    return isinstance(exc, StoreUnavailable | ConnectionError | TimeoutError) \
+        or type(exc) is ChainError
+
+
 class Tracker:
     """Meter, pin, receipt and settle generated assets.
 
@@ -277,6 +301,12 @@ class Tracker:
         self._flushes: list[_Flush] = []
         self._flush_lock = threading.Lock()
         self._settler_dead = False
+        # Jobs met by a transient store/chain error, retried with the outbox's backoff, and
+        # flushes held until those retries end (preparing thread only).
+        self._retrying: list[_Retry] = []
+        self._attempts: dict[str, int] = {}  # key -> transient failures so far
+        self._retry_rng = random.Random()
+        self._held: list[_Flush] = []
         self._worker = threading.Thread(target=self._run, name="xcr-tracker", daemon=True)
         self._settling = threading.Thread(target=self._run_settler, name="xcr-settler",
                                           daemon=True) if settle else None
@@ -475,8 +505,11 @@ class Tracker:
     def _result(self, key: str) -> AssetResult:
         digest = self._keys.get(key)
         if digest is None:
-            return AssetResult(key=key, state="rejected" if key in self._rejected else "queued",
-                               error=self._rejected.get(key))
+            if key in self._rejected:
+                return AssetResult(key=key, state="rejected", error=self._rejected[key])
+            retry = next((r for r in list(self._retrying) if r.job.key == key), None)
+            return AssetResult(key=key, state="queued",
+                               error=f"retrying after: {retry.error}" if retry else None)
         item = self._read().find(digest)
         if item is None:
             return AssetResult(key=key, state="queued", asset_digest=digest.hex())
@@ -500,6 +533,8 @@ class Tracker:
             self._loop()
         except BaseException as exc:  # recorded; flush() and later calls raise it
             self._worker_error = exc
+            for request in self._held:
+                request.done.set()
             while True:  # release any waiting flush
                 try:
                     msg = self._queue.get_nowait()
@@ -509,15 +544,22 @@ class Tracker:
                     msg.done.set()
 
     def _loop(self) -> None:
-        """The preparing thread: group queued jobs, prepare and enqueue them, pass flushes on."""
+        """The preparing thread: group queued jobs, prepare and enqueue them, pass flushes on.
+
+        Jobs whose preparation met a transient error are tried again after the outbox's
+        backoff; a flush is passed on only once every job before it is written or has
+        failed for good (or at the flush's deadline).
+        """
         while True:
-            messages = [self._queue.get()]
+            messages: list[object] = []
+            with contextlib.suppress(queue.Empty):
+                messages.append(self._queue.get(timeout=self._next_retry_in()))
             while len(messages) < _GROUP:
                 try:
                     messages.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            jobs: list[AssetJob] = []
+            jobs: list[AssetJob] = self._due_retries()
             for msg in messages:
                 if isinstance(msg, AssetJob):
                     jobs.append(msg)
@@ -527,8 +569,32 @@ class Tracker:
                 if msg is _STOP:
                     return
                 if isinstance(msg, _Flush):
-                    self._hand_flush(msg)
+                    self._held.append(msg)
             self._write(jobs)
+            self._release_flushes()
+
+    def _next_retry_in(self) -> float | None:
+        """Seconds until the next retry or held flush's deadline (None: nothing waits)."""
+        times = [r.due_at for r in self._retrying] + [f.deadline for f in self._held]
+        return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def _due_retries(self) -> list[AssetJob]:
+        now = time.monotonic()
+        due = [r for r in self._retrying if r.due_at <= now]
+        self._retrying = [r for r in self._retrying if r.due_at > now]
+        for retry in due:
+            self._attempts[retry.job.key] = retry.attempts
+        return [r.job for r in due]
+
+    def _release_flushes(self) -> None:
+        now = time.monotonic()
+        keep: list[_Flush] = []
+        for request in self._held:
+            if not self._retrying or now >= request.deadline:
+                self._hand_flush(request)
+            else:
+                keep.append(request)
+        self._held = keep
 
     def _hand_flush(self, request: _Flush) -> None:
         """Give a flush (every job before it is written) to the settling thread."""
@@ -589,9 +655,10 @@ class Tracker:
                 for job in jobs:
                     try:
                         prepared = self.preparer.prepare(job)
-                    except Exception as exc:  # recorded below; never swallowed
-                        self._record_failure(job, exc)
+                    except Exception as exc:  # retried or recorded; never swallowed
+                        self._retry_or_fail(job, exc)
                         continue
+                    self._attempts.pop(job.key, None)
                     self._keys[job.key] = prepared.asset_digest
                     if prepared.asset_digest not in ready \
                             and self._writer.find(prepared.asset_digest) is None:
@@ -612,9 +679,32 @@ class Tracker:
              "receipt_bytes": p.receipt_bytes} for p in ready.values()])
         self._wake.set()
 
-    def _record_failure(self, job: AssetJob, exc: Exception) -> None:
-        """A job that could not be prepared: a failed outbox row when its digest is known."""
+    def _retry_or_fail(self, job: AssetJob, exc: Exception) -> None:
+        """Schedule ``job`` again after a transient error, or record it as failed.
+
+        The backoff and the attempt limit are the outbox's :class:`RetryPolicy`; at the
+        limit the asset fails as ``RetriesExhausted`` (attempts, last error), like a row
+        whose settlement kept failing.
+        """
+        if not _transient_in_prepare(exc):
+            self._attempts.pop(job.key, None)
+            self._record_failure(job, exc)
+            return
+        attempts = self._attempts.pop(job.key, 0) + 1
         _, name, args = classify(exc)
+        error = f"{name}: {args[0] if args else ''}"
+        policy = self._writer.policy
+        if attempts >= policy.max_attempts:
+            self._record_failure(job, exc, name="RetriesExhausted", args=(attempts, error))
+            return
+        delay = policy.delay_s(attempts, self._retry_rng)
+        self._retrying.append(_Retry(job, attempts, time.monotonic() + delay, error))
+
+    def _record_failure(self, job: AssetJob, exc: Exception, *, name: str | None = None,
+                        args: tuple[Any, ...] | None = None) -> None:
+        """A job that could not be prepared: a failed outbox row when its digest is known."""
+        if name is None or args is None:
+            _, name, args = classify(exc)
         try:
             asset = job.asset
             cid = bytes_cid(asset) if isinstance(asset, bytes) else file_cid(asset)
@@ -623,5 +713,6 @@ class Tracker:
             return
         digest = bytes(cid.raw_digest)
         self._keys[job.key] = digest
-        if self._writer.enqueue(digest, {"key": job.key, "asset_cid": str(cid)}):
-            self._writer.fail(digest, error_name=name, error_args=args)
+        # One commit: a pending row would be visible to the settling thread in between.
+        self._writer.enqueue_failed(digest, {"key": job.key, "asset_cid": str(cid)},
+                                    error_name=name, error_args=args)

@@ -462,6 +462,32 @@ class Outbox:
             return cursor.rowcount == 1
 
     @_waits_for_space
+    def enqueue_failed(self, asset_digest: bytes, payload: Mapping[str, Any] | None = None, *,
+                       error_name: str, error_args: Sequence[Any] = (),
+                       now: float | None = None) -> bool:
+        """Record an asset that failed before it could be queued, as ``failed`` in one commit.
+
+        For a job that could not even be prepared: no ``pending`` row is ever visible, so a
+        settler on another connection cannot pick it up in between. Idempotent per digest.
+
+        Returns:
+            True when the row was created, False when the digest was already there (the
+            existing row is left untouched).
+        """
+        digest = _digest(asset_digest)
+        text = json.dumps(_jsonable(dict(payload or {})), sort_keys=True)
+        args = json.dumps(_jsonable(list(error_args)))
+        at = self._now(now)
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO items (asset_digest, state, payload, created_at, updated_at, "
+                "next_attempt_at, failed_from, error_name, error_args) "
+                "VALUES (?, 'failed', ?, ?, ?, ?, 'pending', ?, ?) "
+                "ON CONFLICT (asset_digest) DO NOTHING",
+                (digest, text, at, at, at, error_name, args))
+            return cursor.rowcount == 1
+
+    @_waits_for_space
     def enqueue_many(self, entries: Sequence[tuple[bytes, Mapping[str, Any] | None]], *,
                      now: float | None = None) -> int:
         """:meth:`enqueue` for many assets in one transaction; returns how many were new."""
