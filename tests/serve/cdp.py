@@ -9,8 +9,11 @@ message, uncaught exception and network request the page makes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -57,7 +60,7 @@ class Browser:
         self._stderr = (profile / "stderr.log").open("wb")
         self._process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile / 'profile'}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=self._stderr)
+            stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
         self.log = PageLog()
         self._ids = itertools.count(1)
         self._ws: ClientConnection | None = None
@@ -177,8 +180,19 @@ class Browser:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=5)
+        # Its helpers (zygote, GPU, crashpad) may outlive the browser process and still be
+        # writing into the profile: stop the whole session before removing it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
         self._stderr.close()
-        self._profile.cleanup()
+        for attempt in range(20):
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:  # a helper's last write raced the removal
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> Browser:
         return self
