@@ -31,6 +31,7 @@ __all__ = [
     "Leaf",
     "MerkleTree",
     "MeteringReport",
+    "leaf_abi_encoding",
     "leaf_hash",
     "recover",
     "sign",
