@@ -74,8 +74,7 @@ def chain(request: pytest.FixtureRequest) -> tuple[Web3, str]:
         w3 = connect("embedded")
         return w3, dev_private_keys(w3)[0]
     node = request.getfixturevalue(f"{request.param}_node")
-    key = node.private_keys[-1]
-    return connect(node.url), key if isinstance(key, str) else "0x" + bytes(key).hex()
+    return connect(node.url), node.private_keys[-1]
 
 
 def test_senders_sharing_a_key_recover_from_a_stale_counted_nonce(
@@ -113,9 +112,8 @@ def test_receipt_is_polled_until_mined_and_a_timeout_forgets_the_nonce() -> None
     node = start_anvil(extra_args=["--no-mining"])
     try:
         w3 = connect(node.url)
-        key = node.private_keys[0]
         sink = Account.create().address
-        sender = Sender(w3, key if isinstance(key, str) else "0x" + bytes(key).hex())
+        sender = Sender(w3, node.private_keys[0])
         miner = threading.Timer(0.3, lambda: w3.provider.make_request(  # type: ignore[arg-type]
             "evm_mine", []))
         started = time.monotonic()
