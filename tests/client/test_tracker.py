@@ -17,6 +17,7 @@ from xcr_py.client import Tracker, TrackingFailed, batch_token_id, track
 from xcr_py.client.default import set_default_tracker
 from xcr_py.content.cid import bytes_cid
 from xcr_py.content.local import LocalStore
+from xcr_py.content.packs import PackGroup
 from xcr_py.errors import InputError, StoreUnavailable
 from xcr_py.oracle.eip712 import Leaf, verify_proof
 from xcr_py.receipt import parse_receipt
@@ -197,16 +198,17 @@ def test_a_failed_group_sync_fails_its_assets_and_keeps_the_rest(
     """Blocks whose durability is unknown are never referenced as pinned: failed rows instead."""
     tracker = make_tracker("single")
     store = tracker.store
-    real = store._make_durable  # type: ignore[attr-defined]
+    index = store._index  # type: ignore[attr-defined]
+    real = index.commit
     calls = []
 
-    def flaky(written: list[Path]) -> None:
-        calls.append(len(written))
+    def flaky(group: PackGroup) -> None:
+        calls.append((len(group.blocks), len(group.pins)))
         if len(calls) == 1:
             raise OSError(5, "write-back error")
-        real(written)
+        real(group)
 
-    monkeypatch.setattr(store, "_make_durable", flaky)
+    monkeypatch.setattr(index, "commit", flaky)
     with tracker.track(asset_bytes(50), model="m"):
         pass
     with pytest.raises(TrackingFailed) as info:
@@ -217,7 +219,8 @@ def test_a_failed_group_sync_fails_its_assets_and_keeps_the_rest(
     with tracker.track(asset_bytes(51), model="m"):
         pass
     (ok,) = tracker.flush(60)
-    assert ok.state == "confirmed" and calls[0] >= 4
+    assert ok.state == "confirmed" and calls[0] == (2, 2)  # asset and receipt, both pinned
+    assert not store.has(lost.asset_cid or "")  # the failed group's blocks stay invisible
 
 
 def test_preparing_goes_on_while_a_settlement_waits_on_the_chain(

@@ -3,8 +3,10 @@ the step that owns the broken fact."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from tests.verify.campaign import Campaign
 from xcr_py.chain import BATCH_BIT
+from xcr_py.content.blocks import as_binary_cid
 from xcr_py.content.canonical import canonical_json
 from xcr_py.content.local import LocalStore
 from xcr_py.embed.files import read_label, write_label
@@ -176,10 +179,24 @@ def test_label_token_id_changed_fails_at_token(campaign: Campaign, tmp_path: Pat
     assert token & BATCH_BIT
 
 
-def _block_file(store: LocalStore, cid: str) -> Path:
-    from xcr_py.content.blocks import as_binary_cid
-
-    return store._path(as_binary_cid(cid))  # the block file on disk
+def _damage_block(store: LocalStore, cid: str, damage: str) -> None:
+    """Remove or corrupt one stored block, loose file or packed record alike."""
+    where = store.locate(cid)
+    assert where is not None, f"{cid} is not in the store"
+    if isinstance(where, Path):
+        path, offset = where, 10
+    else:
+        path, offset = where.path, where.offset + 10
+    if damage == "missing":
+        if isinstance(where, Path):
+            where.unlink()
+        else:  # the index no longer names it: what a lost pack record looks like
+            with contextlib.closing(sqlite3.connect(store.root / "index.sqlite")) as db, db:
+                db.execute("DELETE FROM blocks WHERE cid = ?", (as_binary_cid(cid),))
+        return
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupted"])
@@ -188,13 +205,7 @@ def test_store_damage_fails_at_receipt(campaign: Campaign, tmp_path: Path, damag
     shutil.copytree(campaign.config.store_path, store_copy)
     store = LocalStore(store_copy)
     path = campaign.files["single"][0]
-    block = _block_file(store, read_label(path).label.receipt_cid)
-    if damage == "missing":
-        block.unlink()
-    else:
-        data = bytearray(block.read_bytes())
-        data[10] ^= 0xFF
-        block.write_bytes(bytes(data))
+    _damage_block(store, read_label(path).label.receipt_cid, damage)
     verdict = verify_file(path, campaign.config, store=store)
     failed = verdict.failed_step
     assert failed is not None and failed.name == "receipt", verdict.to_json()
@@ -210,7 +221,7 @@ def test_missing_batch_document_fails_at_batch_document(campaign: Campaign,
     first = verify_file(campaign.files["batch"][1], campaign.config, store=store)
     doc_step = next(s for s in first.steps if s.name == "batch_document")
     doc_cid = doc_step.details.split()[2].rstrip(":")
-    _block_file(store, doc_cid).unlink()
+    _damage_block(store, doc_cid, "missing")
     verdict = verify_file(campaign.files["batch"][1], campaign.config, store=store)
     failed = verdict.failed_step
     assert failed is not None and failed.name == "batch_document"

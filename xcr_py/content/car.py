@@ -14,7 +14,7 @@ from typing import BinaryIO
 from xcr_py.content.unixfs import varint
 from xcr_py.errors import ContentError
 
-__all__ = ["read_car", "write_car_block", "write_car_header"]
+__all__ = ["read_car", "read_car_body", "write_car_block", "write_car_header"]
 
 _MAX_HEADER = 1 << 20
 _MAX_SECTION = 8 << 20  # Kubo's own block limit is 4 MiB; anything bigger is not a block
@@ -176,18 +176,24 @@ def read_car(stream: BinaryIO) -> tuple[list[bytes], Iterator[tuple[bytes, bytes
     ):
         raise ContentError("CAR: header roots must be a list of CIDs")
     roots = [r[1] for r in roots_raw]
+    return roots, read_car_body(stream)
 
-    def blocks() -> Iterator[tuple[bytes, bytes]]:
-        while True:
-            size = _read_uvarint(stream)
-            if size is None:
-                return
-            if size > _MAX_SECTION:
-                raise ContentError(f"CAR: block section of {size} bytes exceeds {_MAX_SECTION}")
-            section = stream.read(size)
-            if len(section) != size:
-                raise ContentError("CAR: truncated block section")
-            cut = _cid_length(section)
-            yield section[:cut], section[cut:]
 
-    return roots, blocks()
+def read_car_body(stream: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
+    """Yield ``(cid, data)`` of the block sections that follow a CAR v1 header (or that make
+    up a LocalStore pack file, which is such a body without a header). Not verified.
+
+    Raises:
+        ContentError: a truncated or oversized section.
+    """
+    while True:
+        size = _read_uvarint(stream)
+        if size is None:
+            return
+        if size > _MAX_SECTION:
+            raise ContentError(f"CAR: block section of {size} bytes exceeds {_MAX_SECTION}")
+        section = stream.read(size)
+        if len(section) != size:
+            raise ContentError("CAR: truncated block section")
+        cut = _cid_length(section)
+        yield section[:cut], section[cut:]

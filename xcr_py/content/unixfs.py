@@ -45,6 +45,7 @@ from xcr_py.errors import InputError
 __all__ = [
     "CHUNK_SIZE",
     "MAX_LINKS",
+    "RAW_V1_PREFIX",
     "BlockSink",
     "FileDagBuilder",
     "Link",
@@ -63,7 +64,8 @@ MAX_LINKS = 174
 """Kubo's default maximum links per node in the balanced layout."""
 
 # Binary CID prefixes: <version><codec><multihash code sha2-256><digest length 32>.
-_V1_RAW = b"\x01\x55\x12\x20"
+RAW_V1_PREFIX = b"\x01\x55\x12\x20"
+"""A raw-leaf CIDv1's first four bytes; the 32-byte sha2-256 digest follows."""
 _V1_DAG_PB = b"\x01\x70\x12\x20"
 _V0 = b"\x12\x20"  # CIDv0 is the bare sha2-256 multihash of a dag-pb block
 
@@ -144,7 +146,7 @@ class FileDagBuilder:
         if size > CHUNK_SIZE:
             raise InputError("chunk", f"must be at most {CHUNK_SIZE} bytes, got {size}")
         if self._v1:
-            cid = _V1_RAW + hashlib.sha256(chunk).digest()
+            cid = RAW_V1_PREFIX + hashlib.sha256(chunk).digest()
             if self._sink is not None:
                 self._sink(cid, bytes(chunk))
             leaf = Link(cid, size, size)
