@@ -69,3 +69,27 @@ def test_errors_still_name_the_path() -> None:
         canonical_json({"energy": {"gpu_j": float("nan")}}, root="receipt")
     with pytest.raises(InputError, match=r"^doc\.a\[1\]: is not valid Unicode"):
         canonical_json({"a": ["ok", "\ud800"]})
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(text, values, max_size=5))
+def test_canonical_members_splices_encoded_values_into_the_same_bytes(doc: dict[str, Any],
+                                                                      ) -> None:
+    """An object from its members' canonical bytes equals the object encoded whole."""
+    from xcr_py.content.canonical import canonical_members
+
+    whole = outcome(canonical_json, doc)
+    try:
+        members = {k: canonical_json(v) for k, v in doc.items()}
+        spliced = canonical_members(members)
+    except InputError:
+        assert whole[0] is None  # a value the whole encoding refuses too
+        return
+    assert whole[1] is None and spliced == whole[0]
+
+
+def test_canonical_members_refuses_a_key_that_is_not_a_string() -> None:
+    from xcr_py.content.canonical import canonical_members
+
+    with pytest.raises(InputError, match="object keys must be strings"):
+        canonical_members({1: b"2"})  # type: ignore[dict-item]

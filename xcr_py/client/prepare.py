@@ -12,7 +12,7 @@ receipt token id use). For assets up to one 256 KiB chunk it equals sha256 of th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from xcr_py.config import FootprintConfig
 from xcr_py.content.blocks import cid_text, parse_binary_cid
 from xcr_py.content.cid import cid_from_binary
 from xcr_py.content.store import BlockStore
-from xcr_py.content.unixfs import CHUNK_SIZE
+from xcr_py.content.unixfs import CHUNK_SIZE, RAW_V1_PREFIX
 from xcr_py.errors import ConfigError, ContentError, InputError
 from xcr_py.footprint import (
     ConstantIntensity,
@@ -41,7 +41,15 @@ from xcr_py.footprint import (
 )
 from xcr_py.footprint.sci import INTENSITY_UNITS_MG, MASS_UNITS_MG
 from xcr_py.meter.window import EnergyWindow
-from xcr_py.receipt import build_receipt, receipt_bytes, receipt_cid
+from xcr_py.receipt import (
+    CreditIntent,
+    Factors,
+    OracleInfo,
+    ReceiptEncoder,
+    build_receipt,
+    receipt_cid,
+    validate_part,
+)
 
 __all__ = ["AssetJob", "FootprintSettings", "Prepared", "Preparer", "pue_factor"]
 
@@ -125,7 +133,6 @@ class FootprintSettings:
                                  self.intensity.intensity(self.zone, when), self.pue, embodied)
 
 
-_RAW_SHA256 = b"\x01\x55\x12\x20"  # CIDv1, raw codec, sha2-256, 32-byte digest
 
 
 def _cid_parts(binary: bytes) -> tuple[str, bytes]:
@@ -169,6 +176,16 @@ def _receipt_factor(f: Factor, unit: str, scale: int) -> dict[str, Any]:
             "method": f.method, "interval": {"low": conv(f.low), "high": conv(f.high)}}
 
 
+def _receipt_factors(fp: Footprint) -> dict[str, Any]:
+    """The receipt's ``factors`` part from a footprint's factors."""
+    return {
+        "intensity": _receipt_factor(fp.intensity, "gCO2e/kWh",
+                                     INTENSITY_UNITS_MG[fp.intensity.unit]),
+        "pue": _receipt_factor(fp.pue, "1", 1000),
+        "embodied": _receipt_factor(fp.embodied, "gCO2e", MASS_UNITS_MG[fp.embodied.unit]),
+    }
+
+
 class Preparer:
     """Turns :class:`AssetJob` into :class:`Prepared` (pins asset and receipt).
 
@@ -185,6 +202,18 @@ class Preparer:
         self.settings = settings
         self.credits = credits
         self._oracle = {"addresses": list(oracle_addresses), "threshold": threshold}
+        # Receipts of one tracker share their factors, oracle and credit parts: each distinct
+        # one is validated and encoded once (keyed by what it is built from).
+        self._parts: dict[object, Any] = {}
+        self._encoder = ReceiptEncoder()
+
+    def _shared_part(self, key: object, build: Callable[[], Any]) -> Any:
+        part = self._parts.get(key)
+        if part is None:
+            if len(self._parts) >= 256:
+                self._parts.clear()
+            part = self._parts[key] = build()
+        return part
 
     def _pin_asset(self, asset: bytes | Path) -> tuple[str, bytes, str, int]:
         """Pin the asset: (CID text, CID digest, sha256 hex of the bytes, size)."""
@@ -229,12 +258,13 @@ class Preparer:
             "sources": [f"{d.device}:{d.source}" for d in window.devices],
             "uncertainty": {"low": window.low_mj / 1000, "high": window.high_mj / 1000},
         }
-        factors = {
-            "intensity": _receipt_factor(fp.intensity, "gCO2e/kWh",
-                                         INTENSITY_UNITS_MG[fp.intensity.unit]),
-            "pue": _receipt_factor(fp.pue, "1", 1000),
-            "embodied": _receipt_factor(fp.embodied, "gCO2e", MASS_UNITS_MG[fp.embodied.unit]),
-        }
+        factors = self._shared_part(("factors", fp.intensity, fp.pue, fp.embodied),
+                                    lambda: validate_part(Factors, _receipt_factors(fp),
+                                                          "factors"))
+        credit_part = self._shared_part(("credit", credit), lambda: validate_part(
+            CreditIntent, credit.receipt_part(), "removal.credit"))
+        oracle = self._shared_part("oracle", lambda: validate_part(OracleInfo, self._oracle,
+                                                                   "oracle"))
         asset = {"cid": cid, "sha256": sha, "media_type": job.media_type, "bytes": size,
                  "model": job.model, "creator": job.creator}
         if job.campaign is not None:
@@ -245,14 +275,14 @@ class Preparer:
             schedule = {"hour": hour, "zone": self.settings.zone,
                         "intensity_mg_per_kwh": fp.onchain().intensity_mg_per_kwh}
         receipt = build_receipt(asset=asset, energy=energy, factors=factors, ratio_bps=ratio,
-                                credit=credit.receipt_part(), oracle=self._oracle,
+                                credit=credit_part, oracle=oracle,
                                 created=datetime.now(UTC), schedule=schedule)
-        data = receipt_bytes(receipt)
+        data = self._encoder.encode(receipt)
         rdigest = hashlib.sha256(data).digest()
         stored = self.store.put_bytes_binary(data)
         # The token carries sha256 of the receipt bytes, so the receipt must be one raw block
         # (a store that chunks differently would break that link).
-        expected = _RAW_SHA256 + rdigest if len(data) <= CHUNK_SIZE else \
+        expected = RAW_V1_PREFIX + rdigest if len(data) <= CHUNK_SIZE else \
             bytes(receipt_cid(data))
         if stored != expected:
             raise InputError("store", f"returned {_cid_parts(stored)[0]} for the receipt, "

@@ -263,28 +263,27 @@ class Settler:
     # -- batch mode ------------------------------------------------------------------------
 
     def _form_batches(self, force: bool, limit: int) -> int:
-        waiting = self.outbox.due("pinned", max(limit, self.batch_size * 8), unbatched=True)
-        groups: dict[tuple[int, int], list[Item]] = {}
-        for item in waiting:
-            key = (int(item.payload["credit_batch"]), int(item.payload["ratio_bps"]))
-            groups.setdefault(key, []).append(item)
+        waiting = self.outbox.waiting_for_batch(max(limit, self.batch_size * 8))
+        groups: dict[tuple[int, int], list[tuple[bytes, float]]] = {}
+        for digest, created_at, credit_batch, ratio_bps in waiting:
+            groups.setdefault((credit_batch, ratio_bps), []).append((digest, created_at))
         now = self._clock()
         made = 0
         for members in groups.values():
-            members.sort(key=lambda i: i.created_at)
+            members.sort(key=lambda m: m[1])
             while members and (len(members) >= self.batch_size or force
-                               or now - members[0].created_at >= self.max_delay_s):
+                               or now - members[0][1] >= self.max_delay_s):
                 chunk, members = members[:self.batch_size], members[self.batch_size:]
-                self.outbox.create_batch([i.asset_digest for i in chunk])
+                self.outbox.create_batch([digest for digest, _ in chunk])
                 made += 1
         return made
 
     def _sign_batch(self, batch: Batch) -> None:
-        items = [self.outbox.get(d) for d in batch.leaves]
-        first = items[0].payload
-        leaves = [Leaf(asset_digest=i.asset_digest, receipt_digest=i.receipt_digest or b"",
-                       creator=i.payload["creator"], energy_mj=i.payload["energy_mj"],
-                       gross_mg=i.payload["gross_mg"]) for i in items]
+        members = self.outbox.batch_members(batch.batch_id)
+        first = self.outbox.get(members[0].asset_digest).payload
+        leaves = [Leaf(asset_digest=m.asset_digest, receipt_digest=m.receipt_digest,
+                       creator=m.creator, energy_mj=m.energy_mj, gross_mg=m.gross_mg)
+                  for m in members]
         tree = MerkleTree(leaves)
         root = tree.root
         proofs = {leaf.asset_digest: proof
@@ -295,10 +294,10 @@ class Settler:
         # One durability point for every proof and the batch document, before sign_batch
         # commits their CIDs.
         with self.store.deferred_sync():
-            for index, (item, leaf) in enumerate(zip(items, leaves, strict=True)):
+            for index, (member, leaf) in enumerate(zip(members, leaves, strict=True)):
                 proof_doc = {
                     "schema": "xcr.proof/1", "root": _hex(root), "leaf_index": index,
-                    "asset_cid": item.asset_cid, "receipt_cid": item.receipt_cid,
+                    "asset_cid": member.asset_cid, "receipt_cid": member.receipt_cid,
                     "leaf": {"asset_digest": _hex(leaf.asset_digest),
                              "receipt_digest": _hex(leaf.receipt_digest),
                              "creator": leaf.creator, "energy_mj": leaf.energy_mj,
@@ -307,8 +306,8 @@ class Settler:
                 }
                 proof_cid = cid_text(self.store.put_bytes_binary(
                     canonical_json(proof_doc, root="proof")))
-                entries.append({**proof_doc["leaf"], "asset_cid": item.asset_cid,  # type: ignore[dict-item]
-                                "receipt_cid": item.receipt_cid, "proof_cid": proof_cid})
+                entries.append({**proof_doc["leaf"], "asset_cid": member.asset_cid,  # type: ignore[dict-item]
+                                "receipt_cid": member.receipt_cid, "proof_cid": proof_cid})
             doc = {
                 "schema": "xcr.batch/1", "chain_id": self._domain.chain_id,
                 "controller": self.gateway.deployment.controller, "root": _hex(root),

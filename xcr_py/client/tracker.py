@@ -660,9 +660,8 @@ class Tracker:
                         continue
                     self._attempts.pop(job.key, None)
                     self._keys[job.key] = prepared.asset_digest
-                    if prepared.asset_digest not in ready \
-                            and self._writer.find(prepared.asset_digest) is None:
-                        ready[prepared.asset_digest] = prepared
+                    # An asset already in the outbox keeps its row (enqueue skips it).
+                    ready.setdefault(prepared.asset_digest, prepared)
         except OSError as exc:  # the group's sync failed: its blocks may not be durable
             unsure = {p.key for p in ready.values()}
             for job in jobs:

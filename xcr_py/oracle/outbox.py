@@ -58,6 +58,7 @@ __all__ = [
     "BATCH_STATES",
     "STATES",
     "Batch",
+    "BatchMember",
     "BatchState",
     "Item",
     "Outbox",
@@ -267,6 +268,19 @@ class Batch:
     failed_from: BatchState | None = None
     error_name: str | None = None
     error_args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMember:
+    """One item of a batch as its leaf needs it (see :meth:`Outbox.batch_members`)."""
+
+    asset_digest: bytes
+    receipt_digest: bytes
+    asset_cid: str | None
+    receipt_cid: str | None
+    creator: str
+    energy_mj: int
+    gross_mg: int
 
 
 @dataclass(frozen=True)
@@ -690,6 +704,62 @@ class Outbox:
         if row is None:
             raise OutboxConflict(f"asset {digest.hex()}: is not in the outbox")
         return self._item(row)
+
+    def get_many(self, asset_digests: Sequence[bytes]) -> list[Item]:
+        """The rows for ``asset_digests``, in the order given (one query per 500).
+
+        Raises:
+            OutboxConflict: an asset is not in the outbox.
+        """
+        digests = [_digest(d) for d in asset_digests]
+        found: dict[bytes, Item] = {}
+        for start in range(0, len(digests), 500):
+            chunk = digests[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._db.execute(
+                    f"{_SELECT_ITEMS} WHERE asset_digest IN ({marks})", chunk):
+                item = self._item(row)
+                found[item.asset_digest] = item
+        missing = next((d for d in digests if d not in found), None)
+        if missing is not None:
+            raise OutboxConflict(f"asset {missing.hex()}: is not in the outbox")
+        return [found[d] for d in digests]
+
+    def batch_members(self, batch_id: int) -> list[BatchMember]:
+        """A batch's items in leaf order, with only what its Merkle leaves and proof
+        documents need (no whole-row decoding).
+
+        Raises:
+            OutboxConflict: the batch does not exist, or an item lacks its receipt digest.
+        """
+        batch = self.get_batch(batch_id)
+        rows = self._db.execute(
+            "SELECT asset_digest, receipt_digest, asset_cid, receipt_cid, "
+            "json_extract(payload, '$.creator'), json_extract(payload, '$.energy_mj'), "
+            "json_extract(payload, '$.gross_mg') FROM items WHERE batch_id = ? "
+            "ORDER BY leaf_index", (batch_id,)).fetchall()
+        members = [BatchMember(bytes(r[0]), bytes(r[1] or b""), r[2], r[3], r[4], int(r[5]),
+                               int(r[6])) for r in rows]
+        if [m.asset_digest for m in members] != list(batch.leaves) \
+                or any(len(m.receipt_digest) != 32 for m in members):
+            raise OutboxConflict(f"batch {batch_id}: its items do not match its leaves")
+        return members
+
+    def waiting_for_batch(self, limit: int, now: float | None = None,
+                          ) -> list[tuple[bytes, float, int, int]]:
+        """Pinned items not yet in a batch and due, oldest first, as light tuples.
+
+        Each is ``(asset_digest, created_at, credit_batch, ratio_bps)``: what forming a
+        batch needs, without decoding whole rows.
+        """
+        if limit < 1:
+            raise InputError("limit", f"must be >= 1, got {limit}")
+        rows = self._db.execute(
+            "SELECT asset_digest, created_at, json_extract(payload, '$.credit_batch'), "
+            "json_extract(payload, '$.ratio_bps') FROM items WHERE state = 'pinned' AND "
+            "batch_id IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at "
+            "LIMIT ?", (self._now(now), limit)).fetchall()
+        return [(bytes(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     def find(self, asset_digest: bytes) -> Item | None:
         """The row for ``asset_digest``, or ``None``."""

@@ -6,6 +6,7 @@ The JSON Schema lives in :mod:`xcr_py.receipt.schema` (``receipt.schema.json``).
 from __future__ import annotations
 
 from xcr_py.receipt.build import (
+    ReceiptEncoder,
     ReceiptInvalid,
     build_receipt,
     parse_receipt,
@@ -13,6 +14,7 @@ from xcr_py.receipt.build import (
     receipt_cid,
     receipt_digest,
     receipt_document,
+    validate_part,
 )
 from xcr_py.receipt.model import (
     SCHEMA_ID,
@@ -42,6 +44,7 @@ __all__ = [
     "Interval",
     "OracleInfo",
     "Receipt",
+    "ReceiptEncoder",
     "ReceiptInvalid",
     "Removal",
     "Schedule",
@@ -51,4 +54,5 @@ __all__ = [
     "receipt_cid",
     "receipt_digest",
     "receipt_document",
+    "validate_part",
 ]
