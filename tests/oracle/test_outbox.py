@@ -296,3 +296,35 @@ def test_enqueue_failed_is_one_commit_and_idempotent(outbox: Outbox) -> None:
     pin(outbox, 91)
     assert not outbox.enqueue_failed(d(91), error_name="Other")
     assert outbox.get(d(91)).state == "pinned"
+
+
+def _leaf_entry(i: int, credit_batch: int = 1) -> dict[str, object]:
+    return {**_pinned_entry(i), "payload": {"creator": f"0x{i:040x}", "energy_mj": 10 + i,
+                                           "gross_mg": 20 + i, "credit_batch": credit_batch,
+                                           "ratio_bps": 10_000}}
+
+
+def test_waiting_for_batch_lists_due_unbatched_pinned_items_lightly(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_leaf_entry(i, credit_batch=1 + i % 2) for i in range(4)],
+                               now=5.0)
+    outbox.enqueue(d(9), {"credit_batch": 1, "ratio_bps": 10_000}, now=1.0)  # pending
+    outbox.create_batch([d(0)], now=6.0)
+    waiting = outbox.waiting_for_batch(10, now=7.0)
+    assert [(w[0], w[2], w[3]) for w in waiting] == [(d(1), 2, 10_000), (d(2), 1, 10_000),
+                                                     (d(3), 2, 10_000)]
+    assert all(w[1] == 5.0 for w in waiting) and len(outbox.waiting_for_batch(1, now=7.0)) == 1
+    assert outbox.waiting_for_batch(10, now=4.0) == []  # not due yet
+    with pytest.raises(InputError, match="limit"):
+        outbox.waiting_for_batch(0)
+
+
+def test_batch_members_are_in_leaf_order_with_leaf_fields(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_leaf_entry(i) for i in range(3)], now=1.0)
+    batch = outbox.create_batch([d(2), d(0), d(1)], now=2.0)
+    members = outbox.batch_members(batch.batch_id)
+    assert [m.asset_digest for m in members] == [d(2), d(0), d(1)]
+    first = members[0]
+    assert (first.receipt_digest, first.asset_cid, first.receipt_cid) == (d(102), "a2", "r2")
+    assert (first.creator, first.energy_mj, first.gross_mg) == (f"0x{2:040x}", 12, 22)
+    with pytest.raises(OutboxConflict):
+        outbox.batch_members(batch.batch_id + 1)

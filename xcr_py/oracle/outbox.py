@@ -705,26 +705,6 @@ class Outbox:
             raise OutboxConflict(f"asset {digest.hex()}: is not in the outbox")
         return self._item(row)
 
-    def get_many(self, asset_digests: Sequence[bytes]) -> list[Item]:
-        """The rows for ``asset_digests``, in the order given (one query per 500).
-
-        Raises:
-            OutboxConflict: an asset is not in the outbox.
-        """
-        digests = [_digest(d) for d in asset_digests]
-        found: dict[bytes, Item] = {}
-        for start in range(0, len(digests), 500):
-            chunk = digests[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for row in self._db.execute(
-                    f"{_SELECT_ITEMS} WHERE asset_digest IN ({marks})", chunk):
-                item = self._item(row)
-                found[item.asset_digest] = item
-        missing = next((d for d in digests if d not in found), None)
-        if missing is not None:
-            raise OutboxConflict(f"asset {missing.hex()}: is not in the outbox")
-        return [found[d] for d in digests]
-
     def batch_members(self, batch_id: int) -> list[BatchMember]:
         """A batch's items in leaf order, with only what its Merkle leaves and proof
         documents need (no whole-row decoding).
