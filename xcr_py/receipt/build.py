@@ -71,7 +71,7 @@ def validate_part(model: type[P], value: BaseModel | Mapping[str, Any], name: st
     Raises:
         ReceiptInvalid: ``value`` breaks the part's schema; ``field`` starts with ``name``.
     """
-    return _part(model, value, name)  # type: ignore[no-any-return]
+    return _part(model, value, name)
 
 
 def _part(model: type[BaseModel], value: BaseModel | Mapping[str, Any], name: str) -> Any:
