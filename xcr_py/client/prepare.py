@@ -133,8 +133,6 @@ class FootprintSettings:
                                  self.intensity.intensity(self.zone, when), self.pue, embodied)
 
 
-
-
 def _cid_parts(binary: bytes) -> tuple[str, bytes]:
     """(text, multihash digest) of a store's binary CID without multiformats objects.
 

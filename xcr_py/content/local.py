@@ -87,7 +87,7 @@ class LocalStore(BlockStore):
         return f"LocalStore({str(self.root)!r})"
 
     def close(self) -> None:
-        """Close the pack index (the store is not usable afterwards)."""
+        """Close the pack index's connection (it reopens if the store is used again)."""
         self._index.close()
 
     # --- blocks -------------------------------------------------------------------------
