@@ -224,3 +224,27 @@ def test_a_store_without_an_index_is_read_without_creating_one(tmp_path: Path) -
     assert not (store.root / "index.sqlite").exists()
     assert store.get(cid) == b"from before packs" and not store.has(bytes_cid(b"other"))
     assert store.pins() == {cid} and not (store.root / "index.sqlite").exists()
+
+
+def test_a_write_that_fails_part_way_is_overwritten_by_the_next_block(
+        store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk mid-record: the next block lands where the partial one began."""
+    real_pwritev, calls = os.pwritev, []
+
+    def short_then_full(fd: int, buffers: list[bytes], offset: int) -> int:
+        calls.append(offset)
+        if len(calls) == 2:  # the second block: half of it, then the disk is full
+            os.pwrite(fd, b"".join(buffers)[:500], offset)
+            raise OSError(28, "No space left on device")
+        return real_pwritev(fd, buffers, offset)
+
+    monkeypatch.setattr(packs.os, "pwritev", short_then_full)
+    first, lost, third = os.urandom(1000), os.urandom(1000), os.urandom(1000)
+    with store.deferred_sync():
+        store.put_bytes(first)
+        with pytest.raises(OSError, match="No space"):
+            store.put_bytes(lost)
+        store.put_bytes(third)
+    assert calls[2] == calls[1]  # the third block starts where the failed one did
+    assert store.get(bytes_cid(first)) == first and store.get(bytes_cid(third)) == third
+    assert not store.has(bytes_cid(lost))
