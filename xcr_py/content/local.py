@@ -46,7 +46,7 @@ from xcr_py.content.blocks import (
 )
 from xcr_py.content.car import read_car, write_car_block, write_car_header
 from xcr_py.content.cid import cid_from_binary, iter_chunks
-from xcr_py.content.packs import BlockLocation, PackGroup, PackIndex
+from xcr_py.content.packs import BlockLocation, PackGroup, PackIndex, fsync_path
 from xcr_py.content.store import BlockStore, CidLike
 from xcr_py.content.unixfs import (
     CHUNK_SIZE,
@@ -59,14 +59,6 @@ from xcr_py.content.unixfs import (
 from xcr_py.errors import BlockCorrupted, ContentError, InputError
 
 __all__ = ["LocalStore"]
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 class LocalStore(BlockStore):
     """Blocks on disk under ``root`` (created if missing), verified on every read."""
@@ -327,7 +319,7 @@ class LocalStore(BlockStore):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
             return
-        _fsync_path(self._pins)
+        fsync_path(self._pins)
 
     def is_pinned(self, cid: CidLike | bytes) -> bool:
         """Whether ``cid`` is pinned (directly, recursively)."""

@@ -33,7 +33,7 @@ from typing import Any
 from xcr_py.content.car import read_car_body
 from xcr_py.content.unixfs import varint
 
-__all__ = ["BlockLocation", "PackGroup", "PackIndex", "iter_pack"]
+__all__ = ["BlockLocation", "PackGroup", "PackIndex", "fsync_path", "iter_pack"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (
@@ -52,7 +52,8 @@ class BlockLocation:
     length: int
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or folder by path (a folder: the names it holds are durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -115,7 +116,7 @@ class PackGroup:
             os.fsync(self.fd)
         finally:
             self.close()
-        _fsync_path(self.folder)
+        fsync_path(self.folder)
 
 
 def _pread(path: Path, offset: int, length: int) -> bytes:
