@@ -60,6 +60,7 @@ from xcr_py.errors import BlockCorrupted, ContentError, InputError
 
 __all__ = ["LocalStore"]
 
+
 class LocalStore(BlockStore):
     """Blocks on disk under ``root`` (created if missing), verified on every read."""
 
