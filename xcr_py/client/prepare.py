@@ -41,15 +41,8 @@ from xcr_py.footprint import (
 )
 from xcr_py.footprint.sci import INTENSITY_UNITS_MG, MASS_UNITS_MG
 from xcr_py.meter.window import EnergyWindow
-from xcr_py.receipt import (
-    CreditIntent,
-    Factors,
-    OracleInfo,
-    ReceiptEncoder,
-    build_receipt,
-    receipt_cid,
-    validate_part,
-)
+from xcr_py.receipt import CreditIntent, Factors, OracleInfo, receipt_cid, validate_part
+from xcr_py.receipt.writer import ReceiptWriter
 
 __all__ = ["AssetJob", "FootprintSettings", "Prepared", "Preparer", "pue_factor"]
 
@@ -201,9 +194,9 @@ class Preparer:
         self.credits = credits
         self._oracle = {"addresses": list(oracle_addresses), "threshold": threshold}
         # Receipts of one tracker share their factors, oracle and credit parts: each distinct
-        # one is validated and encoded once (keyed by what it is built from).
+        # one is validated once (keyed by what it is built from) and encoded once (writer).
         self._parts: dict[object, Any] = {}
-        self._encoder = ReceiptEncoder()
+        self._writer = ReceiptWriter()
 
     def _shared_part(self, key: object, build: Callable[[], Any]) -> Any:
         part = self._parts.get(key)
@@ -272,10 +265,10 @@ class Preparer:
             hour = window.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
             schedule = {"hour": hour, "zone": self.settings.zone,
                         "intensity_mg_per_kwh": fp.onchain().intensity_mg_per_kwh}
-        receipt = build_receipt(asset=asset, energy=energy, factors=factors, ratio_bps=ratio,
-                                credit=credit_part, oracle=oracle,
-                                created=datetime.now(UTC), schedule=schedule)
-        data = self._encoder.encode(receipt)
+        e = self._writer.write(asset=asset, energy=energy, factors=factors, ratio_bps=ratio,
+                               credit=credit_part, oracle=oracle, created=datetime.now(UTC),
+                               schedule=schedule)
+        data = e.data
         rdigest = hashlib.sha256(data).digest()
         stored = self.store.put_bytes_binary(data)
         # The token carries sha256 of the receipt bytes, so the receipt must be one raw block
@@ -286,14 +279,13 @@ class Preparer:
             raise InputError("store", f"returned {_cid_parts(stored)[0]} for the receipt, "
                              f"expected {receipt_cid(data)}")
         rcid, _ = _cid_parts(stored)
-        e = receipt.emissions
         payload = {
             "key": job.key, "creator": job.creator, "media_type": job.media_type,
             "model": job.model, "campaign": job.campaign, "params": dict(job.params),
             "asset_cid": cid, "receipt_cid": rcid, "bytes": size,
             "energy_mj": e.energy_mj, "intensity_mg_per_kwh": e.intensity_mg_per_kwh,
             "pue_milli": e.pue_milli, "embodied_mg": e.embodied_mg, "gross_mg": e.gross_mg,
-            "ratio_bps": ratio, "required_mg": receipt.removal.required_mg,
+            "ratio_bps": ratio, "required_mg": e.required_mg,
             "credit_batch": credit.batch.batch_id, "energy_method": window.method,
             "footprint_method": fp.method,
         }

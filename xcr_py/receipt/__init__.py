@@ -6,7 +6,6 @@ The JSON Schema lives in :mod:`xcr_py.receipt.schema` (``receipt.schema.json``).
 from __future__ import annotations
 
 from xcr_py.receipt.build import (
-    ReceiptEncoder,
     ReceiptInvalid,
     build_receipt,
     parse_receipt,
@@ -44,7 +43,6 @@ __all__ = [
     "Interval",
     "OracleInfo",
     "Receipt",
-    "ReceiptEncoder",
     "ReceiptInvalid",
     "Removal",
     "Schedule",

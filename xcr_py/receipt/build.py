@@ -20,7 +20,7 @@ from multiformats import CID
 from pydantic import BaseModel, ValidationError
 
 from xcr_py import units
-from xcr_py.content.canonical import canonical_json, canonical_members
+from xcr_py.content.canonical import canonical_json
 from xcr_py.errors import InputError, ReceiptError
 from xcr_py.receipt.model import (
     Asset,
@@ -39,7 +39,6 @@ from xcr_py.receipt.model import (
 )
 
 __all__ = [
-    "ReceiptEncoder",
     "ReceiptInvalid",
     "build_receipt",
     "parse_receipt",
@@ -177,55 +176,6 @@ def receipt_document(receipt: Receipt) -> dict[str, Any]:
 def receipt_bytes(receipt: Receipt) -> bytes:
     """Canonical JSON bytes of the receipt: what is pinned and hashed."""
     return canonical_json(receipt_document(receipt), root="receipt")
-
-
-class ReceiptEncoder:
-    """:func:`receipt_bytes` for a stream of receipts that share parts, each part encoded once.
-
-    A tracker's receipts differ in asset, energy, emissions and time; their ``factors``,
-    ``oracle`` and ``removal.credit`` are usually the very same (frozen) objects from one
-    receipt to the next. Those are encoded once and spliced in (:func:`canonical_members`),
-    which gives exactly the bytes :func:`receipt_bytes` gives. Parts are recognised by
-    identity, so an equal but distinct part is simply encoded again. Not thread-safe.
-
-    Args:
-        size: most parts remembered (the memory is cleared when full).
-    """
-
-    _SPLICED = frozenset({"factors", "oracle", "removal"})
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._fragments: dict[int, tuple[BaseModel, bytes]] = {}
-
-    def _fragment(self, part: BaseModel) -> bytes:
-        hit = self._fragments.get(id(part))
-        if hit is not None and hit[0] is part:
-            return hit[1]
-        data = _part_bytes(part)
-        if len(self._fragments) >= self._size:
-            self._fragments.clear()
-        self._fragments[id(part)] = (part, data)  # holding the part keeps its id unique
-        return data
-
-    def encode(self, receipt: Receipt) -> bytes:
-        """The canonical bytes of ``receipt`` (equal to ``receipt_bytes(receipt)``)."""
-        rest = receipt.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                  exclude=set(self._SPLICED))
-        members = {key: canonical_json(value, root=f"receipt.{key}")
-                   for key, value in rest.items()}
-        members["factors"] = self._fragment(receipt.factors)
-        members["oracle"] = self._fragment(receipt.oracle)
-        removal = receipt.removal.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                             exclude={"credit"})
-        members["removal"] = canonical_members({
-            **{key: canonical_json(value) for key, value in removal.items()},
-            "credit": self._fragment(receipt.removal.credit)})
-        return canonical_members(members)
-
-
-def _part_bytes(part: BaseModel) -> bytes:
-    return canonical_json(part.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 def receipt_digest(receipt: Receipt | bytes) -> bytes:
