@@ -34,7 +34,6 @@ from typing import Any, Literal, TypeVar
 from xcr_py.chain.gateway import XcrGateway
 from xcr_py.client.onchain import asset_token_id, batch_token_id, settling_tx
 from xcr_py.content.blocks import cid_text
-from xcr_py.content.canonical import canonical_json
 from xcr_py.content.store import BlockStore
 from xcr_py.errors import (
     ChainError,
@@ -47,7 +46,8 @@ from xcr_py.errors import (
 )
 from xcr_py.oracle.eip712 import BatchReport, Leaf, MerkleTree, MeteringReport, typed_data
 from xcr_py.oracle.keys import OracleQuorum
-from xcr_py.oracle.outbox import Batch, Item, Outbox
+from xcr_py.oracle.outbox import Batch, BatchMember, Item, Outbox
+from xcr_py.oracle.proofs import batch_document, batch_entry, proof_document
 
 __all__ = ["AssetNotPinned", "Mode", "Settler", "classify"]
 
@@ -178,15 +178,17 @@ class Settler:
             with self._chain_lock:
                 action(batch)
         except Exception as exc:
-            permanent, name, args = classify(exc)
-            self._fresh_batches.discard(batch.batch_id)
-            if permanent:
-                self.outbox.fail_batch(batch.batch_id, error_name=name, error_args=args)
-            else:
-                self.outbox.retry_batch_later(batch.batch_id,
-                                              f"{name}: {args[0] if args else ''}")
+            self._record_batch_error(batch.batch_id, exc)
             return 0
         return 1
+
+    def _record_batch_error(self, batch_id: int, exc: Exception) -> None:
+        permanent, name, args = classify(exc)
+        self._fresh_batches.discard(batch_id)
+        if permanent:
+            self.outbox.fail_batch(batch_id, error_name=name, error_args=args)
+        else:
+            self.outbox.retry_batch_later(batch_id, f"{name}: {args[0] if args else ''}")
 
     # -- pending (crash between enqueue and pinned) ----------------------------------------
 
@@ -269,66 +271,78 @@ class Settler:
             groups.setdefault((credit_batch, ratio_bps), []).append((digest, created_at))
         now = self._clock()
         made = 0
-        for members in groups.values():
+        for (credit_batch, ratio_bps), members in groups.items():
             members.sort(key=lambda m: m[1])
             while members and (len(members) >= self.batch_size or force
                                or now - members[0][1] >= self.max_delay_s):
                 chunk, members = members[:self.batch_size], members[self.batch_size:]
-                self.outbox.create_batch([digest for digest, _ in chunk])
-                made += 1
+                made += self._new_batch([digest for digest, _ in chunk], credit_batch,
+                                        ratio_bps)
         return made
 
+    def _new_batch(self, digests: list[bytes], credit_batch: int, ratio_bps: int) -> int:
+        """Form, sign and record one batch in one outbox commit (signing has no outside
+        effect). If that fails, the batch is recorded ``open`` with the error, so the retry
+        policy (or the permanent failure) applies as for any batch."""
+        try:
+            self._sign(self.outbox.members(digests), credit_batch, ratio_bps, None)
+        except Exception as exc:
+            batch = self.outbox.create_batch(digests)
+            self._record_batch_error(batch.batch_id, exc)
+            return 0
+        return 1
+
     def _sign_batch(self, batch: Batch) -> None:
+        """Sign a batch recorded ``open`` (an earlier attempt failed, or an older outbox)."""
         members = self.outbox.batch_members(batch.batch_id)
         first = self.outbox.get(members[0].asset_digest).payload
+        self._sign(members, first["credit_batch"], first["ratio_bps"], batch.batch_id)
+
+    def _sign(self, members: list[BatchMember], credit_batch: int, ratio_bps: int,
+              batch_id: int | None) -> None:
+        """Tree, proof and batch documents, signed report; recorded on ``batch_id``, or as
+        a new signed batch when it is None."""
         leaves = [Leaf(asset_digest=m.asset_digest, receipt_digest=m.receipt_digest,
                        creator=m.creator, energy_mj=m.energy_mj, gross_mg=m.gross_mg)
                   for m in members]
         tree = MerkleTree(leaves)
         root = tree.root
-        proofs = {leaf.asset_digest: proof
-                  for leaf, proof in zip(leaves, tree.proofs(), strict=True)}
+        root_hex = _hex(root)
+        proofs = dict(zip((leaf.asset_digest for leaf in leaves), tree.proofs(), strict=True))
         entries = []
         energy = sum(leaf.energy_mj for leaf in leaves)
         gross = sum(leaf.gross_mg for leaf in leaves)
-        # One durability point for every proof and the batch document, before sign_batch
+        # One durability point for every proof and the batch document, before the outbox
         # commits their CIDs.
         with self.store.deferred_sync():
             for index, (member, leaf) in enumerate(zip(members, leaves, strict=True)):
-                proof_doc = {
-                    "schema": "xcr.proof/1", "root": _hex(root), "leaf_index": index,
-                    "asset_cid": member.asset_cid, "receipt_cid": member.receipt_cid,
-                    "leaf": {"asset_digest": _hex(leaf.asset_digest),
-                             "receipt_digest": _hex(leaf.receipt_digest),
-                             "creator": leaf.creator, "energy_mj": leaf.energy_mj,
-                             "gross_mg": leaf.gross_mg},
-                    "proof": [_hex(h) for h in proofs[leaf.asset_digest]],
-                }
-                proof_cid = cid_text(self.store.put_bytes_binary(
-                    canonical_json(proof_doc, root="proof")))
-                entries.append({**proof_doc["leaf"], "asset_cid": member.asset_cid,  # type: ignore[dict-item]
-                                "receipt_cid": member.receipt_cid, "proof_cid": proof_cid})
-            doc = {
-                "schema": "xcr.batch/1", "chain_id": self._domain.chain_id,
-                "controller": self.gateway.deployment.controller, "root": _hex(root),
-                "leaf_count": len(leaves), "energy_mj": energy, "gross_mg": gross,
-                "ratio_bps": first["ratio_bps"], "credit_batch": first["credit_batch"],
-                "leaves": entries,
-            }
-            data = canonical_json(doc, root="batch")
+                proof_doc = proof_document(root_hex, index, member.asset_cid,
+                                           member.receipt_cid, leaf, proofs[leaf.asset_digest])
+                proof_cid = cid_text(self.store.put_bytes_binary(proof_doc))
+                entries.append(batch_entry(leaf, member.asset_cid, member.receipt_cid,
+                                           proof_cid))
+            data = batch_document(chain_id=self._domain.chain_id,
+                                  controller=self.gateway.deployment.controller, root=root_hex,
+                                  energy_mj=energy, gross_mg=gross, ratio_bps=ratio_bps,
+                                  credit_batch=credit_batch, entries=entries)
             doc_cid = cid_text(self.store.put_bytes_binary(data))
         report = BatchReport(root=root, receipt_digest=hashlib.sha256(data).digest(),
                              owner=self.owner, leaf_count=len(leaves), energy_mj=energy,
-                             gross_mg=gross, ratio_bps=first["ratio_bps"],
-                             credit_batch=first["credit_batch"],
+                             gross_mg=gross, ratio_bps=ratio_bps, credit_batch=credit_batch,
                              deadline=self._deadline())
         signed = self.quorum.sign_typed_data(typed_data(report, self._domain))
         stored = {**report.to_dict(), "doc_cid": doc_cid,
                   "token_id": str(batch_token_id(root)),
-                  "proof_cids": [e["proof_cid"] for e in entries]}
-        self.outbox.sign_batch(batch.batch_id, root=root, report=stored,
-                               signatures=[s.signature for s in signed], proofs=proofs)
-        self._fresh_batches.add(batch.batch_id)
+                  "proof_cids": [e.proof_cid for e in entries]}
+        signatures = [s.signature for s in signed]
+        if batch_id is None:
+            batch_id = self.outbox.create_signed_batch(
+                [m.asset_digest for m in members], root=root, report=stored,
+                signatures=signatures, proofs=proofs).batch_id
+        else:
+            self.outbox.sign_batch(batch_id, root=root, report=stored, signatures=signatures,
+                                   proofs=proofs)
+        self._fresh_batches.add(batch_id)
 
     def _submit_batch(self, batch: Batch) -> None:
         assert batch.report is not None
@@ -348,6 +362,8 @@ class Settler:
                                           tx_hash=settling_tx(self.gateway, token))
                 return
             raise
-        # The chain's token id is the truth; it equals ``token`` (tests pin the derivation).
-        self.outbox.submit_batch(batch.batch_id, tx_hash=settled.tx.tx_hash)
-        self.outbox.confirm_batch(batch.batch_id, token_id=settled.token_id)
+        # Sent and mined in one call: one commit records both (signed -> confirmed with the
+        # transaction hash). The chain's token id is the truth; it equals ``token`` (tests
+        # pin the derivation).
+        self.outbox.confirm_batch(batch.batch_id, token_id=settled.token_id,
+                                  tx_hash=settled.tx.tx_hash)
