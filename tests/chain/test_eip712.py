@@ -6,7 +6,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.chain.helpers import Env, batch_report, leaves, single_report
@@ -128,3 +128,11 @@ def test_leaf_encoding_is_eth_abi_encoding(asset: bytes, receipt: bytes, creator
                           to_checksum_address(creator), energy, gross])
     assert leaf_abi_encoding(leaf) == expected
     assert leaf_hash(leaf) == keccak(keccak(expected))
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_keccak_is_eth_utils_keccak(data: bytes) -> None:
+    from xcr_py.oracle.eip712 import keccak as fast_keccak
+
+    assert fast_keccak(data) == keccak(data)

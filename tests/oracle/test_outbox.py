@@ -328,3 +328,58 @@ def test_batch_members_are_in_leaf_order_with_leaf_fields(outbox: Outbox) -> Non
     assert (first.creator, first.energy_mj, first.gross_mg) == (f"0x{2:040x}", 12, 22)
     with pytest.raises(OutboxConflict):
         outbox.batch_members(batch.batch_id + 1)
+
+
+def test_find_many_reads_existing_rows_in_one_go(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_pinned_entry(i, b'{"r":%d}' % i) for i in range(3)])
+    found = outbox.find_many([d(2), d(0), d(7)])
+    assert set(found) == {d(0), d(2)}  # d(7) is not in the outbox
+    assert found[d(2)] == outbox.get(d(2)) and found[d(2)].receipt_bytes == b'{"r":2}'
+    light = outbox.find_many([d(1)], receipts=False)[d(1)]
+    assert light.receipt_bytes is None and light.receipt_cid == "r1"
+    assert len(outbox.find_many([d(i % 3) for i in range(1200)])) == 3  # chunked queries
+    with pytest.raises(InputError):
+        outbox.find_many([b"short"])
+
+
+def test_members_lists_leaf_fields_in_the_given_order(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_leaf_entry(i) for i in range(3)])
+    members = outbox.members([d(1), d(2), d(0)])
+    assert [m.asset_digest for m in members] == [d(1), d(2), d(0)]
+    assert (members[0].creator, members[0].energy_mj, members[0].gross_mg) == (
+        f"0x{1:040x}", 11, 21)
+    outbox.enqueue(d(9))  # pending: no receipt digest yet
+    with pytest.raises(OutboxConflict, match=d(9).hex()):
+        outbox.members([d(0), d(9)])
+    with pytest.raises(OutboxConflict, match=d(8).hex()):
+        outbox.members([d(8)])
+
+
+def test_create_signed_batch_moves_each_item_in_one_update(outbox: Outbox) -> None:
+    outbox.enqueue_pinned_many([_leaf_entry(i) for i in range(2)], now=1.0)
+    batch = outbox.create_signed_batch([d(1), d(0)], root=b"\x33" * 32, report={"k": 1},
+                                       signatures=[b"s" * 65],
+                                       proofs={d(1): [b"\x01" * 32], d(0): []}, now=2.0)
+    assert (batch.state, batch.root, batch.report, batch.leaves) == (
+        "signed", b"\x33" * 32, {"k": 1}, (d(1), d(0)))
+    first, second = outbox.get(d(1)), outbox.get(d(0))
+    assert (first.state, first.batch_id, first.leaf_index, first.proof) == (
+        "signed", batch.batch_id, 0, (b"\x01" * 32,))
+    assert (second.leaf_index, second.proof, second.updated_at) == (1, (), 2.0)
+    confirmed = outbox.confirm_batch(batch.batch_id, token_id=5, tx_hash="0x" + "ab" * 32)
+    assert confirmed.state == "confirmed" and outbox.get(d(0)).state == "confirmed"
+
+
+def test_payload_json_matches_the_general_conversion() -> None:
+    import json
+    from types import MappingProxyType
+
+    from xcr_py.oracle.outbox import _jsonable, _to_json
+
+    values = [
+        {"b": b"\x01\x02", "t": (1, 2.5, None), "n": {"z": [True, "x"]}},
+        {"m": MappingProxyType({"k": b"\xff", 3: "int key"}), "s": {1}, "p": Path("/x")},
+        {"weird": {(1, 2): "tuple key"}, "mixed": {1: "a", "b": 2}},
+    ]
+    for value in values:
+        assert _to_json(value) == json.dumps(_jsonable(value), sort_keys=True)

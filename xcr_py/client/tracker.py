@@ -467,7 +467,7 @@ class Tracker:
 
     def results(self) -> list[AssetResult]:
         """Every asset this tracker was handed, in order, with its current outbox state."""
-        return [self._result(k) for k in list(self._keys)]
+        return self._results(list(self._keys))
 
     def close(self, *, flush: bool = True, timeout: float = 120.0) -> None:
         """Flush (unless ``flush=False``), stop the worker and close the parts it opened."""
@@ -502,15 +502,22 @@ class Tracker:
             self._reader = Outbox(self.outbox.path)
         return self._reader
 
-    def _result(self, key: str) -> AssetResult:
-        digest = self._keys.get(key)
+    def _results(self, keys: list[str]) -> list[AssetResult]:
+        """The results of ``keys``, from one outbox read for all of them."""
+        digests = {k: self._keys.get(k) for k in keys}
+        rows = self._read().find_many([d for d in digests.values() if d is not None],
+                                      receipts=False)
+        return [self._result(k, digests[k], rows) for k in keys]
+
+    def _result(self, key: str, digest: bytes | None, rows: Mapping[bytes, Item]
+                ) -> AssetResult:
         if digest is None:
             if key in self._rejected:
                 return AssetResult(key=key, state="rejected", error=self._rejected[key])
             retry = next((r for r in list(self._retrying) if r.job.key == key), None)
             return AssetResult(key=key, state="queued",
                                error=f"retrying after: {retry.error}" if retry else None)
-        item = self._read().find(digest)
+        item = rows.get(digest)
         if item is None:
             return AssetResult(key=key, state="queued", asset_digest=digest.hex())
         return AssetResult.from_item(key, item)
@@ -518,7 +525,7 @@ class Tracker:
     def _new_results(self) -> list[AssetResult]:
         keys = [k for k in list(self._keys) if k not in self._reported]
         self._reported.update(keys)
-        return [self._result(k) for k in keys]
+        return self._results(keys)
 
     # -- worker ----------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
+from sha3 import keccak_256
 
 from xcr_py.errors import InputError
 
@@ -249,6 +250,11 @@ def sign_all(
     signed = [(Account.from_key(k).address, sign(report, domain, k)) for k in private_keys]
     signed.sort(key=lambda pair: int(pair[0], 16))
     return [sig for _, sig in signed]
+
+
+def keccak(data: bytes) -> bytes:
+    """keccak-256 of ``data`` (safe-pysha3's C code: ~1 us, eth-utils' ~6 us)."""
+    return keccak_256(data).digest()
 
 
 def leaf_hash(leaf: Leaf) -> bytes:
