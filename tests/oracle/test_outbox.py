@@ -383,3 +383,15 @@ def test_payload_json_matches_the_general_conversion() -> None:
     ]
     for value in values:
         assert _to_json(value) == json.dumps(_jsonable(value), sort_keys=True)
+
+
+def test_active_count_is_status_active(outbox: Outbox) -> None:
+    assert outbox.active_count() == 0
+    outbox.enqueue_pinned_many([_pinned_entry(i) for i in range(3)])
+    outbox.enqueue(d(50))
+    outbox.enqueue_failed(d(51), error_name="X")
+    assert outbox.active_count() == outbox.status().active == 4
+    batch = outbox.create_signed_batch([d(0), d(1)], root=b"\x01" * 32, report={},
+                                       signatures=[b"s"], proofs={d(0): [], d(1): []})
+    outbox.confirm_batch(batch.batch_id, token_id=1, tx_hash="0x" + "cd" * 32)
+    assert outbox.active_count() == outbox.status().active == 2

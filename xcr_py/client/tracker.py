@@ -636,7 +636,7 @@ class Tracker:
                 waiting = list(self._flushes)
             moved = self.settler.step(force=bool(waiting))
             if waiting:
-                active = self.outbox.status().active
+                active = self.outbox.active_count()
                 now = time.monotonic()
                 done = [r for r in waiting if active == 0 or now >= r.deadline]
                 with self._flush_lock:

@@ -846,6 +846,12 @@ class Outbox:
                                     (state,)).fetchall()
         return [self._item(r) for r in rows]
 
+    def active_count(self) -> int:
+        """How many assets are still on their way: ``status().active`` from one index scan."""
+        marks = ", ".join("?" for _ in ACTIVE)
+        return int(self._db.execute(f"SELECT count(*) FROM items WHERE state IN ({marks})",
+                                    ACTIVE).fetchone()[0])
+
     def status(self) -> OutboxStatus:
         """Counts per item state and batch state, and the oldest active item."""
         counts: dict[str, int] = dict.fromkeys(STATES, 0)

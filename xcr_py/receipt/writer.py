@@ -81,8 +81,10 @@ def _encodes(text: str) -> bool:
 
 def _num(value: float) -> str:
     """A plain float as canonical_json writes it (ECMAScript's shortest form)."""
+    if value == 0:
+        return "0"  # -0.0 too
     text = repr(value)
-    if "e" in text or value == 0:
+    if "e" in text:
         return format_float(value)
     return text[:-2] if text.endswith(".0") else text
 
