@@ -11,6 +11,9 @@ Prints ``ready`` once the tracker is up, ``done <confirmed>`` when everything se
 With ``XCR_CRASH_AFTER=k`` the process SIGKILLs itself right after its k-th state change: an
 outbox write or a chain transaction (so also between a transaction and its outbox record, the
 window the resume rule exists for). The test uses it for kill points that surely land mid-run.
+With ``XCR_ANNOUNCE=1`` it prints ``change`` after each state change and runs on, so the test
+can kill it from outside at a moment it does not control (inside a transaction, a block being
+mined) yet known to lie before the end of the run.
 """
 
 from __future__ import annotations
@@ -41,13 +44,16 @@ STATE_CHANGES = {
 }
 
 
-def arm_kill(targets: dict[str, Any], after: int) -> None:
-    """SIGKILL this process right after the ``after``-th call of a STATE_CHANGES method."""
+def instrument(targets: dict[str, Any], after: int, announce: bool) -> None:
+    """After each call of a STATE_CHANGES method: print ``change`` if ``announce``; SIGKILL
+    this process after the ``after``-th (0: never)."""
     left = [after]
 
     def wrap(fn: Any) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:
             result = fn(*args, **kwargs)
+            if announce:
+                print("change", flush=True)
             left[0] -= 1
             if left[0] == 0:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -84,8 +90,10 @@ def main(folder: Path) -> None:
     tracker = Tracker(config, meter=estimate_meter(), store=LocalStore(folder / "store"),
                       gateway=gateway, quorum=quorum, outbox=outbox, env={})
     reader = Outbox(folder / "outbox.sqlite")  # own connection: the worker owns ``outbox``
-    if after := int(os.environ.get("XCR_CRASH_AFTER", "0")):
-        arm_kill({"outbox": outbox, "gateway": gateway}, after)
+    after = int(os.environ.get("XCR_CRASH_AFTER", "0"))
+    announce = os.environ.get("XCR_ANNOUNCE") == "1"
+    if after or announce:
+        instrument({"outbox": outbox, "gateway": gateway}, after, announce)
     print("ready", flush=True)
     for i in range(run["assets"]):
         data = asset_bytes(i, ASSET_SIZE)

@@ -33,8 +33,9 @@ TRIALS = 20
 _ISSUED = keccak(text="ReceiptIssued(uint256,bytes32,uint256,bytes32,uint256,uint256,uint256)")
 
 
-def _start(folder: Path, crash_after: int = 0) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XCR_CRASH_AFTER": str(crash_after)}
+def _start(folder: Path, crash_after: int = 0, announce: bool = False) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XCR_CRASH_AFTER": str(crash_after),
+           "XCR_ANNOUNCE": "1" if announce else "0"}
     return subprocess.Popen([sys.executable, "-m", "tests.pipeline.crash_run", str(folder)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -55,35 +56,50 @@ def _unconfirmed(folder: Path) -> int:
         return ASSETS - box.status().counts["confirmed"]
 
 
+def _read_changes(proc: subprocess.Popen[str], n: int) -> None:
+    """Wait until the process has announced ``n`` state changes (or ended)."""
+    assert proc.stdout is not None
+    seen = 0
+    while seen < n:
+        line = proc.stdout.readline()
+        if not line:
+            return
+        seen += line.strip() == "change"
+
+
 def run_trials(folder: Path, rng: random.Random, trials: int, batch_size: int) -> int:
     """One SIGKILL per trial, then a restart; returns how many kills landed mid-run.
 
-    Even trials kill at a precise point: right after a random one of the state changes still
-    to come (at least one per batch of unconfirmed assets is left, so the point exists). Odd
-    trials kill from outside after a random delay, which can land anywhere, also inside a
-    SQLite transaction or a block being mined. The delay is drawn from [0, the time the last
-    precise trial took to reach its kill point] (at most 1 s): that point lay before the end of
-    the run, so a pipeline fast enough to finish within a fixed delay is still killed mid-run.
+    Both kinds of trial pick k, a random one of the state changes still to come (at least one
+    per batch of unconfirmed assets is left, so the point exists), drawn from up to four times
+    an even share of that bound over the trials left, so that all the kills fall inside the
+    run (drawn from all of it, the run was over after 8-10 trials). Even trials kill precisely
+    there: the process SIGKILLs itself right after its k-th outbox write or chain transaction.
+    Odd trials kill from outside: once the process has announced its k-th state change (it
+    runs on meanwhile) and a further random 0-20 ms, which lands anywhere, also inside a
+    SQLite transaction or a block being mined, and still before the end of the run: a time
+    drawn without that anchor is outrun by a fast enough pipeline.
     """
     killed = 0
-    horizon_s = 1.0  # how long the last precise kill took to land after "ready"
     for trial in range(trials):
         left = _unconfirmed(folder)
         if left == 0:
             break
         precise = trial % 2 == 0
-        at_least = max(1, left // batch_size)  # a lower bound on the state changes left
-        crash_after = rng.randint(1, at_least) if precise else 0
-        proc = _start(folder, crash_after)
+        # A lower bound on the state changes left: one per unconfirmed batch, partial or not.
+        at_least = -(-left // batch_size)
+        # Spread over the trials still to come (four times an even share of that bound, at
+        # most the bound; about three changes a batch lie ahead in fact), so that the run is
+        # not over before its 20th kill.
+        k = rng.randint(1, max(1, min(at_least, 4 * at_least // (trials - trial))))
+        proc = _start(folder, crash_after=k if precise else 0, announce=not precise)
         _wait_ready(proc)
-        started = time.monotonic()
         if not precise:
-            time.sleep(rng.uniform(0.0, horizon_s))
+            _read_changes(proc, k)
+            time.sleep(rng.uniform(0.0, 0.02))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=300)
-        if precise and proc.returncode == -signal.SIGKILL:
-            horizon_s = min(1.0, time.monotonic() - started)
         assert proc.stdout is not None
         out = proc.stdout.read()
         proc.stdout.close()
@@ -162,7 +178,7 @@ def test_crash_safety_on_anvil(anvil_system: System, anvil_node: Any, tmp_path: 
     killed = run_trials(folder, rng, TRIALS, batch_size=1)
     out = finish(folder)
     assert f"done {ASSETS}" in out, f"seed {seed}: {out}"
-    assert killed >= TRIALS // 2, f"seed {seed}: only {killed} kills landed mid-run"
+    assert killed >= TRIALS - 2, f"seed {seed}: only {killed} kills landed mid-run"
     check_invariants(folder, anvil_system.gateway(), "single")
 
 
@@ -176,7 +192,7 @@ def test_crash_safety_on_the_persistent_embedded_chain(tmp_path: Path) -> None:
     killed = run_trials(folder, rng, TRIALS, batch_size=8)
     out = finish(folder)
     assert f"done {ASSETS}" in out, f"seed {seed}: {out}"
-    assert killed >= TRIALS // 2, f"seed {seed}: only {killed} kills landed mid-run"
+    assert killed >= TRIALS - 2, f"seed {seed}: only {killed} kills landed mid-run"
     with EmbeddedChain(folder / "chain") as chain:
         check_invariants(folder, XcrGateway(chain.w3, system.deployment, system.submitter_key),
                          "batch")
