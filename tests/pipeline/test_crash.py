@@ -149,6 +149,7 @@ def check_invariants(folder: Path, gateway: XcrGateway, mode: str) -> None:
             assert item.token_id == token and issued.get(token) == 1
             assert gateway.receipt(token).receipt_digest == item.receipt_digest
         else:
+            assert item.batch_id is not None
             batch = batches[item.batch_id]
             assert batch.state == "confirmed" and item.token_id == batch.token_id
             leaf = Leaf(item.asset_digest, item.receipt_digest or b"", item.payload["creator"],
