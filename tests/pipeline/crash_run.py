@@ -90,11 +90,12 @@ def main(folder: Path) -> None:
     tracker = Tracker(config, meter=estimate_meter(), store=LocalStore(folder / "store"),
                       gateway=gateway, quorum=quorum, outbox=outbox, env={})
     reader = Outbox(folder / "outbox.sqlite")  # own connection: the worker owns ``outbox``
+    # "ready" first: the worker threads already run, and a "change" must not come before it.
+    print("ready", flush=True)
     after = int(os.environ.get("XCR_CRASH_AFTER", "0"))
     announce = os.environ.get("XCR_ANNOUNCE") == "1"
     if after or announce:
         instrument({"outbox": outbox, "gateway": gateway}, after, announce)
-    print("ready", flush=True)
     for i in range(run["assets"]):
         data = asset_bytes(i, ASSET_SIZE)
         if reader.find(bytes(bytes_cid(data).raw_digest)) is not None:
