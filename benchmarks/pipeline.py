@@ -3,7 +3,8 @@
 
 Run from the repository root (needs ``npm ci`` for anvil)::
 
-    python3 benchmarks/pipeline.py [--assets 1000] [--receipts 100] [--json] [--profile]
+    python3 benchmarks/pipeline.py [--assets 1000] [--receipts 100] [--probe-processes 2]
+                                   [--json] [--profile]
 
 1. **Batch mode** on the persistent embedded chain (py-evm, journalled in the run folder), the
    ``LocalStore`` on disk: ``--assets`` random 64 KiB assets held in memory are tracked one by
@@ -21,6 +22,14 @@ Run from the repository root (needs ``npm ci`` for anvil)::
    (a 10-byte counter contract, raw bytecode): pre-signed transactions sent one at a time, each
    waiting for its receipt, polled as the settler polls. A second baseline sends the same call
    through XCR's ``Sender`` (gas estimate, nonce, sign, send, wait). Target: >= 50 receipts/s.
+
+3. **Process probe** (diagnostic, ``--probe-processes N``, default 2; 0 skips it): the ceiling
+   of one design this code does not ship, preparing in N spawned worker processes. The main
+   process meters each asset, reserves its credit and hands groups of 256 jobs to the pool;
+   each worker pins, builds and pins the receipt, and writes its group's outbox rows (the
+   ``Preparer`` and ``Outbox`` the tracker uses); the tracker's settling thread settles them
+   as before. Same assets, same batch size, same figure (all confirmed), so its ratio to the
+   batch figure says what spreading the Python work of preparing over both cores would buy.
 
 The batch figure also prints the CPU time each of the tracker's threads spent per asset (the
 render thread, ``xcr-tracker`` preparing, ``xcr-settler`` settling; read from
@@ -40,6 +49,7 @@ import cProfile
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import pstats
 import sys
@@ -48,16 +58,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from web3 import Web3
 
+from xcr_py import units
 from xcr_py.chain import RemovalMethod, Sender, XcrGateway, connect, deploy
 from xcr_py.chain.embedded import EmbeddedChain
 from xcr_py.chain.nodes import start_anvil
 from xcr_py.client import Tracker
-from xcr_py.client.prepare import AssetJob
+from xcr_py.client.credit import CreditChoice, CreditSelector
+from xcr_py.client.prepare import AssetJob, FootprintSettings, Prepared, Preparer
 from xcr_py.client.wiring import default_meter
 from xcr_py.config import load_config
 from xcr_py.content.local import LocalStore
@@ -208,6 +220,95 @@ def profile_batch(folder: Path, assets: list[bytes], batch_size: int, top: int =
     return out.getvalue()
 
 
+class _GivenCredit:
+    """A worker's credit selector: the choice the main process reserved for the next job."""
+
+    def __init__(self) -> None:
+        self.choice: CreditChoice | None = None
+
+    def reserve(self, grams: int) -> CreditChoice:
+        assert self.choice is not None
+        return self.choice
+
+
+_PROBE: dict[str, Any] = {}  # one worker process's store, outbox and preparer
+
+
+def _probe_init(store_root: str, outbox_path: str, settings: FootprintSettings,
+                oracles: tuple[str, ...], threshold: int) -> None:
+    store = LocalStore(store_root)
+    credit = _GivenCredit()
+    _PROBE.update(store=store, outbox=Outbox(outbox_path), credit=credit,
+                  # duck-typed: the preparer only calls reserve()
+                  preparer=Preparer(store, settings, cast(CreditSelector, credit), oracles,
+                                    threshold))
+
+
+def _probe_prepare(group: list[tuple[AssetJob, CreditChoice]]) -> tuple[int, float]:
+    """One group, as the tracker's ``_write`` does it: pin under one sync, one outbox commit.
+    Returns the rows written and this worker's CPU seconds for it."""
+    cpu = time.process_time()
+    store, preparer, credit = _PROBE["store"], _PROBE["preparer"], _PROBE["credit"]
+    ready: list[Prepared] = []
+    with store.deferred_sync():
+        for job, choice in group:
+            credit.choice = choice
+            ready.append(preparer.prepare(job))
+    written = _PROBE["outbox"].enqueue_pinned_many([
+        {"asset_digest": p.asset_digest, "payload": p.payload, "asset_cid": p.asset_cid,
+         "receipt_cid": p.receipt_cid, "receipt_digest": p.receipt_digest,
+         "receipt_bytes": p.receipt_bytes} for p in ready])
+    return written, time.process_time() - cpu
+
+
+def process_probe(folder: Path, assets: list[bytes], batch_size: int, processes: int,
+                  group: int = 256) -> dict[str, Any]:
+    """Diagnostic: preparing in ``processes`` spawned workers, settling in this process.
+
+    The clock runs from the first metering window until every asset is confirmed; the pool
+    is started and warmed before it (a tracker would start it once). CPU time is counted for
+    this process (all its threads) and for the workers' groups.
+    """
+    with _embedded(folder) as (w3, deployment, submitter, oracles):
+        tracker = _tracker(folder, w3, deployment, submitter, oracles, "batch", batch_size)
+        settings = tracker.preparer.settings
+        pool = multiprocessing.get_context("spawn").Pool(
+            processes, _probe_init, (str(folder / "store"), str(tracker.outbox.path), settings,
+                                     tracker.quorum.addresses, tracker.quorum.threshold))
+        try:
+            pool.map(abs, range(processes))  # every worker started and initialised
+            start, main_cpu = time.perf_counter(), time.process_time()
+            results, jobs = [], []
+            for i, asset in enumerate(assets):
+                with tracker.meter.window(f"probe-{i}") as w:
+                    pass
+                job = AssetJob(f"probe-{i}", w.result, asset, "bench",
+                               "application/octet-stream", tracker.creator, "bench", {})
+                grams = units.grams_to_retire(units.required_removal_mg(
+                    settings.footprint(job.window).gross_mg, settings.ratio_bps)) + 1
+                jobs.append((job, tracker.credits.reserve(grams)))
+                if len(jobs) == group or i == len(assets) - 1:
+                    results.append(pool.apply_async(_probe_prepare, (jobs,),
+                                                    callback=lambda _: tracker._wake.set()))
+                    jobs = []
+            done = [r.get(600) for r in results]
+            tracker.flush(600)
+            elapsed, main_cpu = time.perf_counter() - start, time.process_time() - main_cpu
+            written, worker_cpu = sum(d[0] for d in done), sum(d[1] for d in done)
+            counts = tracker.outbox.status().counts
+        finally:
+            pool.close()
+            pool.join()
+            tracker.close(flush=False)
+    if written != len(assets) or counts["confirmed"] != len(assets):
+        raise SystemExit(f"process probe: {written} written, {counts['confirmed']} of "
+                         f"{len(assets)} confirmed")
+    n = len(assets)
+    return {"processes": processes, "assets": n, "seconds": elapsed, "per_s": n / elapsed,
+            "cpu_us_per_asset": {"main process": main_cpu / n * 1e6,
+                                 "workers": worker_cpu / n * 1e6}}
+
+
 def single_run(node_url: str, keys: list[str], folder: Path, n: int) -> dict[str, Any]:
     """Track ``n`` 2 KiB assets in single mode on anvil; seconds and rate."""
     w3 = connect(node_url)
@@ -263,12 +364,17 @@ def _tmpfs() -> Path | None:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def measure(n_assets: int, n_receipts: int, batch_size: int) -> dict[str, Any]:
+def measure(n_assets: int, n_receipts: int, batch_size: int,
+            probe_processes: int = 0) -> dict[str, Any]:
     figures: dict[str, Any] = {"asset_bytes": ASSET_BYTES, "batch_size": batch_size}
     assets = _assets(n_assets, ASSET_BYTES)
     with tempfile.TemporaryDirectory(prefix="xcr-bench-") as tmp:
         figures["batch_disk"] = batch_run(Path(tmp), assets, batch_size)
     figures["sha256_per_s"] = _sha_rate(assets)
+    if probe_processes:
+        with tempfile.TemporaryDirectory(prefix="xcr-bench-") as tmp:
+            figures["process_probe"] = process_probe(Path(tmp), assets, batch_size,
+                                                     probe_processes)
     shm = _tmpfs()
     if shm is not None:
         with tempfile.TemporaryDirectory(prefix="xcr-bench-", dir=shm) as tmp:
@@ -314,6 +420,16 @@ def report(f: dict[str, Any]) -> str:
         lines.append(f"  diagnostic: same run with store + outbox on tmpfs (fsync free): "
                      f"{t['per_s']:,.0f} assets/s ({t['seconds']:.2f} s), ratio to sha256 "
                      f"{t['per_s'] / sha:.4f}, floor there {t['storage_floor_per_s']:,.0f}/s")
+    if "process_probe" in f:
+        q = f["process_probe"]
+        lines.append(f"  diagnostic: preparing in {q['processes']} worker processes (not shipped"
+                     f"), settling here, same assets: {q['per_s']:,.0f} assets/s "
+                     f"({q['seconds']:.2f} s), {q['per_s'] / b['per_s']:.2f}x the pipeline, "
+                     f"ratio to sha256 {q['per_s'] / sha:.4f}")
+        cpu, wall_us = q["cpu_us_per_asset"], q["seconds"] / q["assets"] * 1e6
+        lines.append("    its CPU/asset: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
+                     + f" us; sum {sum(cpu.values()):.0f} us against {wall_us:.0f} us wall "
+                     f"({sum(cpu.values()) / wall_us:.2f} of 2 cores busy)")
     lines += [
         f"single mode, anvil: {s['receipts']} receipts, one transaction each",
         f"  pipeline    {s['per_s']:>10,.1f} receipts/s ({s['seconds']:.2f} s)",
@@ -333,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=1000, help="batch-mode assets (64 KiB)")
     parser.add_argument("--receipts", type=int, default=100, help="single-mode receipts")
     parser.add_argument("--batch-size", type=int, default=512, help="assets per Merkle batch")
+    parser.add_argument("--probe-processes", type=int, default=2,
+                        help="worker processes of the process probe (0: skip it)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--profile", action="store_true",
                         help="also profile the batch pipeline's stages (cProfile, 500 assets)")
@@ -340,8 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("assets", "receipts", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')}: must be >= 1")
+    if args.probe_processes < 0:
+        parser.error("--probe-processes: must be >= 0")
     started = time.perf_counter()
-    figures = measure(args.assets, args.receipts, args.batch_size)
+    figures = measure(args.assets, args.receipts, args.batch_size, args.probe_processes)
     figures["total_seconds"] = time.perf_counter() - started
     print(json.dumps(figures, indent=2) if args.json else report(figures))
     if args.profile:
