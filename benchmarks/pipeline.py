@@ -254,10 +254,7 @@ def _probe_prepare(group: list[tuple[AssetJob, CreditChoice]]) -> tuple[int, flo
         for job, choice in group:
             credit.choice = choice
             ready.append(preparer.prepare(job))
-    written = _PROBE["outbox"].enqueue_pinned_many([
-        {"asset_digest": p.asset_digest, "payload": p.payload, "asset_cid": p.asset_cid,
-         "receipt_cid": p.receipt_cid, "receipt_digest": p.receipt_digest,
-         "receipt_bytes": p.receipt_bytes} for p in ready])
+    written = _PROBE["outbox"].enqueue_pinned_many([p.outbox_entry() for p in ready])
     return written, time.process_time() - cpu
 
 

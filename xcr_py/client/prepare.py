@@ -76,6 +76,12 @@ class Prepared:
     receipt_bytes: bytes
     payload: dict[str, Any]
 
+    def outbox_entry(self) -> dict[str, Any]:
+        """This asset as :meth:`~xcr_py.oracle.outbox.Outbox.enqueue_pinned_many` takes it."""
+        return {"asset_digest": self.asset_digest, "payload": self.payload,
+                "asset_cid": self.asset_cid, "receipt_cid": self.receipt_cid,
+                "receipt_digest": self.receipt_digest, "receipt_bytes": self.receipt_bytes}
+
 
 @dataclass(frozen=True)
 class FootprintSettings:

@@ -679,10 +679,7 @@ class Tracker:
             return
         # Asset and receipt are already pinned: one commit records the group as pinned (a
         # crash before it leaves no row, and re-pinning is idempotent).
-        self._writer.enqueue_pinned_many([
-            {"asset_digest": p.asset_digest, "payload": p.payload, "asset_cid": p.asset_cid,
-             "receipt_cid": p.receipt_cid, "receipt_digest": p.receipt_digest,
-             "receipt_bytes": p.receipt_bytes} for p in ready.values()])
+        self._writer.enqueue_pinned_many([p.outbox_entry() for p in ready.values()])
         self._wake.set()
 
     def _retry_or_fail(self, job: AssetJob, exc: Exception) -> None:
